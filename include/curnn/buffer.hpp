@@ -1,0 +1,114 @@
+// Buffer<T>: move-only owning storage of `size` elements on one device (64-byte aligned host
+// memory, or cudaMalloc'd device memory). Copies are deleted to prevent performance accidents;
+// every transfer is an explicit copy() on an explicit stream.
+#pragma once
+
+#include <cstddef>
+#include <initializer_list>
+#include <utility>
+#include <vector>
+
+#include "curnn/tensor.hpp"
+
+struct CUstream_st;
+
+namespace curnn {
+
+// The same type as cudaStream_t, without pulling in the CUDA headers. nullptr is the legacy
+// default stream; host-to-host copies ignore it.
+using StreamHandle = CUstream_st*;
+
+namespace detail {
+void* allocate_bytes(Device device, std::size_t bytes);
+void free_bytes(Device device, void* ptr) noexcept;
+void copy_bytes(void* dst, Device dst_device, const void* src, Device src_device,
+                std::size_t bytes, StreamHandle stream);
+}  // namespace detail
+
+template <class T>
+class Buffer {
+ public:
+  Buffer() = default;
+  Buffer(Device device, std::size_t size)
+      : data_(static_cast<T*>(detail::allocate_bytes(device, size * sizeof(T)))),
+        size_(size),
+        device_(device) {}
+  ~Buffer() { reset(); }
+  Buffer(const Buffer&) = delete;
+  Buffer& operator=(const Buffer&) = delete;
+  Buffer(Buffer&& o) noexcept
+      : data_(std::exchange(o.data_, nullptr)), size_(std::exchange(o.size_, 0)),
+        device_(o.device_) {}
+  Buffer& operator=(Buffer&& o) noexcept {
+    if (this != &o) {
+      reset();
+      data_ = std::exchange(o.data_, nullptr);
+      size_ = std::exchange(o.size_, 0);
+      device_ = o.device_;
+    }
+    return *this;
+  }
+
+  T* data() noexcept { return data_; }
+  const T* data() const noexcept { return data_; }
+  std::size_t size() const noexcept { return size_; }
+  Device device() const noexcept { return device_; }
+
+  // A view of the whole buffer with the given shape (its element count must equal size()).
+  TensorView<T> view(std::initializer_list<std::int64_t> shape) {
+    TensorView<T> v(data_, shape, device_);
+    CURNN_CHECK_ARG(static_cast<std::size_t>(v.numel()) == size_,
+                    "view " << v.shape_string() << " of a buffer of " << size_ << " elements");
+    return v;
+  }
+  TensorView<const T> view(std::initializer_list<std::int64_t> shape) const {
+    return const_cast<Buffer*>(this)->view(shape);
+  }
+  TensorView<T> view() { return TensorView<T>(data_, {static_cast<std::int64_t>(size_)}, device_); }
+  TensorView<const T> view() const { return const_cast<Buffer*>(this)->view(); }
+
+ private:
+  void reset() noexcept {
+    if (data_) detail::free_bytes(device_, data_);
+    data_ = nullptr;
+    size_ = 0;
+  }
+  T* data_ = nullptr;
+  std::size_t size_ = 0;
+  Device device_ = Device::CPU;
+};
+
+// Copies src into dst (equal element counts) on `stream`. Copies that touch the host are
+// synchronous with respect to the host when stream is nullptr; otherwise call synchronize.
+template <class T>
+void copy(TensorView<const T> src, TensorView<T> dst, StreamHandle stream) {
+  CURNN_CHECK_ARG(src.numel() == dst.numel(),
+                  "copy of " << src.shape_string() << " into " << dst.shape_string());
+  detail::copy_bytes(dst.data(), dst.device(), src.data(), src.device(),
+                     static_cast<std::size_t>(src.numel()) * sizeof(T), stream);
+}
+template <class T>
+void copy(TensorView<T> src, TensorView<T> dst, StreamHandle stream) {
+  copy(TensorView<const T>(src), dst, stream);
+}
+
+// Host vector -> new buffer on `device`, and buffer -> host vector (both synchronous).
+template <class T>
+Buffer<T> to_buffer(const std::vector<T>& host, Device device) {
+  Buffer<T> b(device, host.size());
+  copy(TensorView<const T>(host.data(), {static_cast<std::int64_t>(host.size())}, Device::CPU),
+       b.view(), nullptr);
+  return b;
+}
+template <class T>
+std::vector<T> to_vector(TensorView<const T> src) {
+  std::vector<T> host(static_cast<std::size_t>(src.numel()));
+  copy(src, TensorView<T>(host.data(), {src.numel()}, Device::CPU), nullptr);
+  return host;
+}
+template <class T>
+std::vector<T> to_vector(TensorView<T> src) {
+  return to_vector(TensorView<const T>(src));
+}
+
+}  // namespace curnn

@@ -1,0 +1,56 @@
+// Device helpers shared by the kernel families: warp and block reductions, grid sizing.
+// Reductions here have a fixed order (deterministic for a given launch configuration).
+#pragma once
+
+#include <cuda_runtime.h>
+
+#include <cstdint>
+
+#include "curnn/math.hpp"
+
+namespace curnn::cuda::detail {
+
+constexpr unsigned kFullMask = 0xffffffffu;
+
+__device__ __forceinline__ float warp_sum(float v) {
+#pragma unroll
+  for (int o = 16; o > 0; o >>= 1) v += __shfl_xor_sync(kFullMask, v, o);
+  return v;
+}
+
+__device__ __forceinline__ float warp_max(float v) {
+#pragma unroll
+  for (int o = 16; o > 0; o >>= 1) v = fmaxf(v, __shfl_xor_sync(kFullMask, v, o));
+  return v;
+}
+
+// Sum over the block; every thread gets the result. `scratch` holds >= 32 floats in shared
+// memory. blockDim.x must be a multiple of 32. Contains __syncthreads(): call from all threads.
+__device__ __forceinline__ float block_sum(float v, float* scratch) {
+  const int lane = threadIdx.x & 31, warp = threadIdx.x >> 5, warps = blockDim.x >> 5;
+  v = warp_sum(v);
+  __syncthreads();  // scratch may still be read by a previous call
+  if (lane == 0) scratch[warp] = v;
+  __syncthreads();
+  v = lane < warps ? scratch[lane] : 0.f;
+  return warp_sum(v);
+}
+
+__device__ __forceinline__ float block_max(float v, float* scratch) {
+  const int lane = threadIdx.x & 31, warp = threadIdx.x >> 5, warps = blockDim.x >> 5;
+  v = warp_max(v);
+  __syncthreads();
+  if (lane == 0) scratch[warp] = v;
+  __syncthreads();
+  v = lane < warps ? scratch[lane] : -INFINITY;
+  return warp_max(v);
+}
+
+// Blocks for a grid-stride loop over n elements, capped so the grid stays resident-sized.
+inline unsigned grid_for(std::int64_t n, int threads, unsigned max_blocks = 65535u * 4) {
+  std::int64_t b = (n + threads - 1) / threads;
+  if (b < 1) b = 1;
+  return static_cast<unsigned>(b < max_blocks ? b : max_blocks);
+}
+
+}  // namespace curnn::cuda::detail
