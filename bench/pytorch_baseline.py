@@ -1,0 +1,129 @@
+#!/usr/bin/env python3
+"""PyTorch/cuDNN baselines at libcurnn's experiment shapes, run beside our benchmarks on the
+same GPU (scripts/device-check.sh). FP32 with TF32 off, as PERFORMANCE.md asks.
+
+- PTB LM training (embedding -> 2-layer nn.LSTM -> linear -> CE, SGD with global-norm clip):
+  words/s for the small, medium and large configs (batch 20; num_steps 20/35/35).
+- BiLSTM MNIST (batch 128, 28 rows of 28 pixels, H 256, bidirectional, Adam): samples/s.
+- Ceilings: device-to-device copy GB/s (read + write) and FP32 GEMM TFLOP/s.
+Prints a table and writes JSON (--out).
+"""
+import argparse
+import json
+import time
+
+import torch
+import torch.nn as nn
+
+torch.backends.cuda.matmul.allow_tf32 = False
+torch.backends.cudnn.allow_tf32 = False
+torch.backends.cudnn.benchmark = True
+
+
+def timed(fn, warmup, iters):
+    for _ in range(warmup):
+        fn()
+    torch.cuda.synchronize()
+    t = time.perf_counter()
+    for _ in range(iters):
+        fn()
+    torch.cuda.synchronize()
+    return time.perf_counter() - t
+
+
+class PtbModel(nn.Module):
+    def __init__(self, V, H, layers, keep):
+        super().__init__()
+        self.emb = nn.Embedding(V, H)
+        self.drop = nn.Dropout(1 - keep)
+        self.lstm = nn.LSTM(H, H, layers, dropout=1 - keep if layers > 1 else 0)
+        self.out = nn.Linear(H, V)
+
+    def forward(self, x, state):
+        y, state = self.lstm(self.drop(self.emb(x)), state)
+        return self.out(self.drop(y)), state
+
+
+def ptb(name, H, T, keep, clip, B=20, V=10000, layers=2, iters=30):
+    dev = "cuda"
+    m = PtbModel(V, H, layers, keep).to(dev)
+    opt = torch.optim.SGD(m.parameters(), lr=1.0)
+    x = torch.randint(0, V, (T, B), device=dev)
+    y = torch.randint(0, V, (T, B), device=dev)
+    state = [torch.zeros(layers, B, H, device=dev) for _ in range(2)]
+    lossf = nn.CrossEntropyLoss()
+
+    def step():
+        nonlocal state
+        state = [s.detach() for s in state]
+        logits, state = m(x, state)
+        loss = lossf(logits.view(-1, V), y.view(-1)) * T
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        nn.utils.clip_grad_norm_(m.parameters(), clip)
+        opt.step()
+
+    m.train()
+    sec = timed(step, 5, iters)
+    return {"name": f"ptb-{name} train (cuDNN nn.LSTM)", "words_per_s": B * T * iters / sec,
+            "ms_per_step": 1e3 * sec / iters}
+
+
+def bilstm(iters=50, B=128):
+    dev = "cuda"
+    lstm = nn.LSTM(28, 256, bidirectional=True).to(dev)
+    head = nn.Linear(512, 10).to(dev)
+    opt = torch.optim.Adam(list(lstm.parameters()) + list(head.parameters()), lr=0.01)
+    x = torch.rand(28, B, 28, device=dev)
+    y = torch.randint(0, 10, (B,), device=dev)
+    lossf = nn.CrossEntropyLoss()
+
+    def step():
+        out, _ = lstm(x)
+        loss = lossf(head(out[-1]), y)
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        opt.step()
+
+    sec = timed(step, 5, iters)
+    return {"name": "mnist BiLSTM train (cuDNN)", "samples_per_s": B * iters / sec,
+            "ms_per_step": 1e3 * sec / iters}
+
+
+def ceilings():
+    n = 1 << 28  # 1 GiB of float32
+    a = torch.rand(n, device="cuda")
+    b = torch.empty_like(a)
+    sec = timed(lambda: b.copy_(a), 3, 20)
+    copy_gbs = 2 * 4 * n * 20 / sec / 1e9
+    del a, b
+    M = 8192
+    x = torch.rand(M, M, device="cuda")
+    y = torch.rand(M, M, device="cuda")
+    sec = timed(lambda: x @ y, 2, 10)
+    return {"d2d_copy_GBps": copy_gbs, "sgemm_fp32_TFLOPs": 2 * M**3 * 10 / sec / 1e12}
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__)
+    ap.add_argument("--out", default="pytorch_baseline.json")
+    args = ap.parse_args()
+    res = {"torch": torch.__version__, "cudnn": torch.backends.cudnn.version(),
+           "device": torch.cuda.get_device_name(0), "tf32": False}
+    res.update(ceilings())
+    rows = [ptb("small", 200, 20, 1.0, 5), ptb("medium", 650, 35, 0.5, 5),
+            ptb("large", 1500, 35, 0.35, 10), bilstm()]
+    res["runs"] = rows
+    print(f"torch {res['torch']} cuDNN {res['cudnn']} on {res['device']} (TF32 off)")
+    print(f"ceilings: D2D copy {res['d2d_copy_GBps']:.0f} GB/s, FP32 SGEMM "
+          f"{res['sgemm_fp32_TFLOPs']:.1f} TFLOP/s")
+    for r in rows:
+        rate = (f"{r['words_per_s']:,.0f} words/s" if "words_per_s" in r
+                else f"{r['samples_per_s']:,.0f} samples/s")
+        print(f"{r['name']:<36} {rate:>20}  {r['ms_per_step']:.2f} ms/step")
+    with open(args.out, "w") as f:
+        json.dump(res, f, indent=1)
+
+
+if __name__ == "__main__":
+    main()

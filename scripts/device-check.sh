@@ -1,0 +1,122 @@
+#!/usr/bin/env bash
+# The one command for a lent GPU (see DEVELOPERS.md and the device tool): runs every test with
+# the GPU ones included, compute-sanitizer (memcheck, racecheck) on the kernel tests, the kernel
+# benchmarks and a PyTorch/cuDNN baseline, and writes logs plus a summary under $OUT.
+#   - uses the build carried in .carry/ (scripts/device-bundle.sh) when present, else builds
+#     here for sm_90 (needs GoogleTest and Google Benchmark installed);
+#   - fits in 8 minutes; exits non-zero on a machine without a GPU or when a test fails.
+set -uo pipefail
+cd "$(dirname "$0")/.."
+OUT=${OUT:-$PWD/out/device-check}
+mkdir -p "$OUT"
+log=$OUT/logs
+mkdir -p "$log"
+t0=$(date +%s)
+elapsed() { echo $(($(date +%s) - t0)); }
+say() { echo "[device-check +$(elapsed)s] $*"; }
+
+if ! command -v nvidia-smi >/dev/null 2>&1 || ! nvidia-smi -L >/dev/null 2>&1; then
+  echo "device-check: no NVIDIA GPU on this machine (nvidia-smi finds none); nothing to check." >&2
+  exit 2
+fi
+
+{
+  echo "date: $(date -u +%Y-%m-%dT%H:%M:%SZ)"
+  echo "commit: $(cat .carry/COMMIT 2>/dev/null || git rev-parse HEAD 2>/dev/null || echo unknown)"
+  nvidia-smi --query-gpu=name,driver_version,memory.total,clocks.max.sm --format=csv,noheader
+  nvidia-smi | sed -n '3p'
+  (command -v nvcc >/dev/null && nvcc --version | tail -2) || true
+} > "$OUT/env.txt" 2>&1
+cat "$OUT/env.txt"
+
+# ---- executables ------------------------------------------------------------------------------
+if [ -d .carry/bin ]; then
+  bin=$PWD/.carry/bin
+  export LD_LIBRARY_PATH="$PWD/.carry/lib:${LD_LIBRARY_PATH:-}"
+  say "using the carried build ($(ls "$bin" | wc -l) executables)"
+else
+  say "building for sm_90"
+  export PATH="$PATH:/usr/local/cuda/bin"
+  cmake -S . -B build-device -G Ninja -DCMAKE_BUILD_TYPE=Release -DCMAKE_CUDA_ARCHITECTURES=90 \
+    > "$log/build.log" 2>&1 && cmake --build build-device -j16 >> "$log/build.log" 2>&1 ||
+    { tail -30 "$log/build.log"; exit 1; }
+  bin=$PWD/build-device/bin
+fi
+for d in /usr/local/cuda/lib64 /usr/local/cuda/targets/x86_64-linux/lib; do
+  [ -d "$d" ] && export LD_LIBRARY_PATH="$LD_LIBRARY_PATH:$d"
+done
+# CUDA 13 libraries from the Python wheels, if the toolkit's are not on the path.
+if ! ldconfig -p | grep -q libcublas.so.13; then
+  for d in $(python3 -c 'import nvidia,os;p=nvidia.__path__[0];print(" ".join(os.path.join(p,x,"lib") for x in os.listdir(p)))' 2>/dev/null); do
+    [ -d "$d" ] && export LD_LIBRARY_PATH="$LD_LIBRARY_PATH:$d"
+  done
+fi
+missing=$(ldd "$bin"/* 2>/dev/null | grep "not found" | sort -u)
+[ -n "$missing" ] && { echo "missing shared libraries:"; echo "$missing"; }
+
+# ---- 1. every test, GPU tests included --------------------------------------------------------
+say "tests"
+failed=0
+summary=$OUT/summary.md
+{
+  echo "# device-check summary"
+  echo
+  echo '```'; cat "$OUT/env.txt"; echo '```'
+  echo
+  echo "| test binary | passed | failed | skipped |"
+  echo "|---|---|---|---|"
+} > "$summary"
+for t in "$bin"/*_test; do
+  name=$(basename "$t")
+  timeout 300 "$t" --gtest_brief=0 > "$log/$name.log" 2>&1
+  rc=$?
+  p=$(grep -c '^\[       OK \]' "$log/$name.log"); f=$(grep -c '^\[  FAILED  \].*(' "$log/$name.log")
+  s=$(grep -c '^\[  SKIPPED \].*(' "$log/$name.log")
+  [ $rc -ne 0 ] && failed=1 && grep -E '^\[  FAILED  \]|Failure|error' "$log/$name.log" | head -20
+  echo "| $name | $p | $f | $s |" >> "$summary"
+  say "$name rc=$rc passed=$p failed=$f skipped=$s"
+done
+
+# ---- 2. compute-sanitizer on the kernel tests --------------------------------------------------
+san=$(command -v compute-sanitizer || ls /usr/local/cuda/bin/compute-sanitizer 2>/dev/null)
+{ echo; echo "| sanitizer | binary | result |"; echo "|---|---|---|"; } >> "$summary"
+if [ -n "$san" ]; then
+  for tool in memcheck racecheck; do
+    say "compute-sanitizer --tool $tool"
+    for t in "$bin"/*_cuda_test; do
+      name=$(basename "$t")
+      ( timeout 200 "$san" --tool "$tool" --error-exitcode 99 "$t" --gtest_filter='*Cuda*' \
+          > "$log/$name.$tool.log" 2>&1; echo $? > "$log/$name.$tool.rc" ) &
+    done
+    wait
+    for t in "$bin"/*_cuda_test; do
+      name=$(basename "$t"); rc=$(cat "$log/$name.$tool.rc")
+      res=$(grep -E 'ERROR SUMMARY|RACECHECK SUMMARY' "$log/$name.$tool.log" | tail -1)
+      [ "$rc" = 124 ] && res="timeout (200 s) $res"
+      [ "$rc" != 0 ] && failed=1
+      echo "| $tool | $name | rc=$rc ${res:-} |" >> "$summary"
+    done
+  done
+else
+  echo "| - | - | compute-sanitizer not found |" >> "$summary"
+fi
+
+# ---- 3. kernel benchmarks ------------------------------------------------------------------------
+say "benchmarks"
+for b in "$bin"/*_bench; do
+  name=$(basename "$b")
+  timeout 90 "$b" --benchmark_min_time=0.05 --benchmark_format=console \
+    --benchmark_out="$log/$name.json" --benchmark_out_format=json > "$log/$name.txt" 2>&1
+done
+{ echo; echo "## benchmarks"; echo '```'; cat "$log"/*_bench.txt 2>/dev/null | grep -vE '^\*\*\*|^-+$|^Running|^Run on|^CPU Caches|^  L[123]|^Load Average'; echo '```'; } >> "$summary"
+
+# ---- 4. PyTorch / cuDNN baseline at the experiments' shapes --------------------------------------
+say "pytorch baseline"
+PYTHONUNBUFFERED=1 timeout 150 python3 bench/pytorch_baseline.py --out "$log/pytorch_baseline.json" \
+  > "$log/pytorch_baseline.txt" 2>&1
+{ echo; echo "## PyTorch baseline"; echo '```'; cat "$log/pytorch_baseline.txt"; echo '```'; } >> "$summary"
+
+tar -C "$OUT" -czf "$OUT/logs.tar.gz" logs && rm -rf "$log"
+say "done (failed=$failed)"
+cat "$summary"
+exit $failed
