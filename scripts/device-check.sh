@@ -13,6 +13,9 @@ log=$OUT/logs
 mkdir -p "$log"
 t0=$(date +%s)
 elapsed() { echo $(($(date +%s) - t0)); }
+# Everything must end inside the lease: stages get min(their own limit, what is left).
+BUDGET=${DEVICE_CHECK_BUDGET:-470}
+left() { local l=$((BUDGET - $(elapsed))); [ $l -lt 5 ] && l=5; [ $l -gt "$1" ] && l=$1; echo $l; }
 say() { echo "[device-check +$(elapsed)s] $*"; }
 
 if ! command -v nvidia-smi >/dev/null 2>&1 || ! nvidia-smi -L >/dev/null 2>&1; then
@@ -68,7 +71,7 @@ summary=$OUT/summary.md
 } > "$summary"
 for t in "$bin"/*_test; do
   name=$(basename "$t")
-  timeout 300 "$t" --gtest_brief=0 > "$log/$name.log" 2>&1
+  timeout "$(left 120)" "$t" --gtest_brief=0 > "$log/$name.log" 2>&1
   rc=$?
   p=$(grep -c '^\[       OK \]' "$log/$name.log"); f=$(grep -c '^\[  FAILED  \].*(' "$log/$name.log")
   s=$(grep -c '^\[  SKIPPED \].*(' "$log/$name.log")
@@ -81,19 +84,22 @@ done
 san=$(command -v compute-sanitizer || ls /usr/local/cuda/bin/compute-sanitizer 2>/dev/null)
 { echo; echo "| sanitizer | binary | result |"; echo "|---|---|---|"; } >> "$summary"
 if [ -n "$san" ]; then
+  say "compute-sanitizer memcheck and racecheck (all kernel tests in parallel)"
+  lim=$(left 170)
   for tool in memcheck racecheck; do
-    say "compute-sanitizer --tool $tool"
     for t in "$bin"/*_cuda_test; do
       name=$(basename "$t")
-      ( timeout 200 "$san" --tool "$tool" --error-exitcode 99 "$t" --gtest_filter='*Cuda*' \
+      ( timeout "$lim" "$san" --tool "$tool" --error-exitcode 99 "$t" --gtest_filter='*Cuda*' \
           > "$log/$name.$tool.log" 2>&1; echo $? > "$log/$name.$tool.rc" ) &
     done
-    wait
+  done
+  wait
+  for tool in memcheck racecheck; do
     for t in "$bin"/*_cuda_test; do
       name=$(basename "$t"); rc=$(cat "$log/$name.$tool.rc")
       res=$(grep -E 'ERROR SUMMARY|RACECHECK SUMMARY' "$log/$name.$tool.log" | tail -1)
-      [ "$rc" = 124 ] && res="timeout (200 s) $res"
-      [ "$rc" != 0 ] && failed=1
+      [ "$rc" = 124 ] && res="timeout ($lim s) $res"
+      [ "$rc" != 0 ] && failed=1 && grep -E '=========' "$log/$name.$tool.log" | head -8
       echo "| $tool | $name | rc=$rc ${res:-} |" >> "$summary"
     done
   done
@@ -101,20 +107,20 @@ else
   echo "| - | - | compute-sanitizer not found |" >> "$summary"
 fi
 
-# ---- 3. kernel benchmarks ------------------------------------------------------------------------
+# ---- 3. PyTorch / cuDNN baseline at the experiments' shapes --------------------------------------
+say "pytorch baseline"
+PYTHONUNBUFFERED=1 timeout "$(left 100)" python3 bench/pytorch_baseline.py --out "$log/pytorch_baseline.json" \
+  > "$log/pytorch_baseline.txt" 2>&1
+{ echo; echo "## PyTorch baseline"; echo '```'; cat "$log/pytorch_baseline.txt"; echo '```'; } >> "$summary"
+
+# ---- 4. kernel benchmarks ------------------------------------------------------------------------
 say "benchmarks"
 for b in "$bin"/*_bench; do
   name=$(basename "$b")
-  timeout 90 "$b" --benchmark_min_time=0.05 --benchmark_format=console \
+  timeout "$(left 45)" "$b" --benchmark_min_time=0.03 --benchmark_format=console \
     --benchmark_out="$log/$name.json" --benchmark_out_format=json > "$log/$name.txt" 2>&1
 done
 { echo; echo "## benchmarks"; echo '```'; cat "$log"/*_bench.txt 2>/dev/null | grep -vE '^\*\*\*|^-+$|^Running|^Run on|^CPU Caches|^  L[123]|^Load Average'; echo '```'; } >> "$summary"
-
-# ---- 4. PyTorch / cuDNN baseline at the experiments' shapes --------------------------------------
-say "pytorch baseline"
-PYTHONUNBUFFERED=1 timeout 150 python3 bench/pytorch_baseline.py --out "$log/pytorch_baseline.json" \
-  > "$log/pytorch_baseline.txt" 2>&1
-{ echo; echo "## PyTorch baseline"; echo '```'; cat "$log/pytorch_baseline.txt"; echo '```'; } >> "$summary"
 
 tar -C "$OUT" -czf "$OUT/logs.tar.gz" logs && rm -rf "$log"
 say "done (failed=$failed)"
