@@ -1,0 +1,71 @@
+// ops::embedding_gather / ops::embedding_scatter_add: shape and device checks, then dispatch to
+// the reference (CPU, include/curnn/ref/embedding.hpp) or the kernels (kernels/embedding.cu).
+#include "curnn/ops/embedding.hpp"
+
+#include <cstdint>
+#include <limits>
+
+#include "curnn/ref/embedding.hpp"
+
+#if CURNN_HAVE_CUDA
+#include "curnn/cuda/embedding.hpp"
+#endif
+
+namespace curnn::ops {
+
+namespace {
+
+struct EmbeddingSizes {
+  std::int64_t N, V, E;
+};
+
+// ids [N], table-like [V, E], rows [N, E]: all on ctx's device, sizes below 2^31.
+EmbeddingSizes check_embedding(const Context& ctx, const ConstIds& ids, const ConstTensor& rows,
+                               const ConstTensor& table) {
+  CURNN_CHECK_ARG(ids.rank() == 1 && table.rank() == 2,
+                  "embedding: ids " << ids.shape_string() << " must be 1-D and the table "
+                                    << table.shape_string() << " 2-D");
+  const EmbeddingSizes s{ids.dim(0), table.dim(0), table.dim(1)};
+  constexpr std::int64_t kMax = std::numeric_limits<int>::max();
+  CURNN_CHECK_ARG(s.N <= kMax && s.V <= kMax && s.E <= kMax,
+                  "embedding: N=" << s.N << " V=" << s.V << " E=" << s.E << " exceed 2^31-1");
+  CURNN_CHECK_TENSOR(ids, ctx.device(), {s.N});
+  CURNN_CHECK_TENSOR(table, ctx.device(), {s.V, s.E});
+  CURNN_CHECK_TENSOR(rows, ctx.device(), {s.N, s.E});
+  return s;
+}
+
+}  // namespace
+
+void embedding_gather(Context& ctx, ConstIds ids, ConstTensor table, Tensor out) {
+  const EmbeddingSizes s = check_embedding(ctx, ids, out, table);
+  if (ctx.is_cuda()) {
+#if CURNN_HAVE_CUDA
+    cuda::embedding_gather(static_cast<int>(s.N), static_cast<int>(s.V), static_cast<int>(s.E),
+                           ids.data(), table.data(), out.data(), ctx.stream());
+#endif
+    return;
+  }
+  ref::embedding_gather<float>(s.N, s.V, s.E, ids.data(), table.data(), out.data());
+}
+
+void embedding_scatter_add(Context& ctx, ConstIds ids, ConstTensor dout, Tensor dtable) {
+  const EmbeddingSizes s = check_embedding(ctx, ids, dout, dtable);
+  if (ctx.is_cuda()) {
+#if CURNN_HAVE_CUDA
+    const int N = static_cast<int>(s.N), V = static_cast<int>(s.V), E = static_cast<int>(s.E);
+    if (ctx.deterministic()) {
+      const std::size_t bytes = cuda::embedding_scatter_add_workspace_bytes(N, V);
+      cuda::embedding_scatter_add_sorted(N, V, E, ids.data(), dout.data(), dtable.data(),
+                                         ctx.workspace(bytes), bytes, ctx.stream());
+    } else {
+      cuda::embedding_scatter_add_atomic(N, V, E, ids.data(), dout.data(), dtable.data(),
+                                         ctx.stream());
+    }
+#endif
+    return;
+  }
+  ref::embedding_scatter_add<float>(s.N, s.V, s.E, ids.data(), dout.data(), dtable.data());
+}
+
+}  // namespace curnn::ops

@@ -1,0 +1,79 @@
+// ops::gemm: shape and device checks, then dispatch to OpenBLAS / ref::gemm (CPU) or cuBLAS
+// (CUDA, host/cuda/gemm.cpp). The contract is ref::gemm's (include/curnn/ref/gemm.hpp).
+#include "curnn/ops/gemm.hpp"
+
+#include <algorithm>
+#include <cstdint>
+#include <limits>
+
+#include "curnn/config.hpp"
+#include "curnn/ref/gemm.hpp"
+
+#if CURNN_HAVE_BLAS
+#include <cblas.h>
+#endif
+#if CURNN_HAVE_CUDA
+#include "curnn/cuda/gemm.hpp"
+#endif
+
+namespace curnn::ops {
+
+namespace {
+
+#if CURNN_HAVE_BLAS
+CBLAS_TRANSPOSE cblas_op(Transpose t) {
+  return t == Transpose::Yes ? CblasTrans : CblasNoTrans;
+}
+#endif
+
+}  // namespace
+
+void gemm(Context& ctx, Transpose ta, Transpose tb, ConstTensor A, ConstTensor B, Tensor C,
+          Write mode) {
+  CURNN_CHECK_ARG(A.rank() == 2 && B.rank() == 2 && C.rank() == 2,
+                  "gemm: A " << A.shape_string() << ", B " << B.shape_string() << ", C "
+                             << C.shape_string() << " must all be 2-D");
+  const std::int64_t M = ta == Transpose::No ? A.dim(0) : A.dim(1);
+  const std::int64_t K = ta == Transpose::No ? A.dim(1) : A.dim(0);
+  const std::int64_t N = tb == Transpose::No ? B.dim(1) : B.dim(0);
+  constexpr std::int64_t kMaxDim = std::numeric_limits<int>::max();
+  CURNN_CHECK_ARG(M <= kMaxDim && N <= kMaxDim && K <= kMaxDim,
+                  "gemm: M=" << M << " N=" << N << " K=" << K << " exceed 2^31-1");
+  if (ta == Transpose::No) {
+    CURNN_CHECK_TENSOR(A, ctx.device(), {M, K});
+  } else {
+    CURNN_CHECK_TENSOR(A, ctx.device(), {K, M});
+  }
+  if (tb == Transpose::No) {
+    CURNN_CHECK_TENSOR(B, ctx.device(), {K, N});
+  } else {
+    CURNN_CHECK_TENSOR(B, ctx.device(), {N, K});
+  }
+  CURNN_CHECK_TENSOR(C, ctx.device(), {M, N});
+  // Contiguous row-major storage: the leading dimension is the stored row length (at least 1,
+  // as BLAS requires even when that length is 0).
+  const std::int64_t lda = std::max<std::int64_t>(1, A.dim(1));
+  const std::int64_t ldb = std::max<std::int64_t>(1, B.dim(1));
+  const std::int64_t ldc = std::max<std::int64_t>(1, N);
+
+  if (ctx.is_cuda()) {
+#if CURNN_HAVE_CUDA
+    cuda::gemm(ctx.cublas(), ta, tb, static_cast<int>(M), static_cast<int>(N), static_cast<int>(K),
+               A.data(), static_cast<int>(lda), B.data(), static_cast<int>(ldb), C.data(),
+               static_cast<int>(ldc), mode, ctx.stream());
+#endif
+    return;
+  }
+#if CURNN_HAVE_BLAS
+  if (M > 0 && N > 0 && K > 0) {
+    cblas_sgemm(CblasRowMajor, cblas_op(ta), cblas_op(tb), static_cast<int>(M), static_cast<int>(N),
+                static_cast<int>(K), 1.f, A.data(), static_cast<int>(lda), B.data(),
+                static_cast<int>(ldb), mode == Write::Accumulate ? 1.f : 0.f, C.data(),
+                static_cast<int>(ldc));
+    return;
+  }
+#endif
+  ref::gemm<float>(ta, tb, M, N, K, A.data(), lda, B.data(), ldb, C.data(), ldc, mode);
+}
+
+}  // namespace curnn::ops

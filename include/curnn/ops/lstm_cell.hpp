@@ -1,0 +1,27 @@
+// LSTM cell pointwise ops (TensorFlow BasicLSTMCell, gate order [i, j, f, o]) on a Context.
+// Math and tape: include/curnn/ref/lstm_cell.hpp. Kernels: kernels/lstm_cell.cu.
+// Optional tensors are passed as empty views (ConstTensor{} / Tensor{}). Outputs must not alias
+// inputs.
+#pragma once
+
+#include "curnn/context.hpp"
+#include "curnn/tensor.hpp"
+
+namespace curnn::ops {
+
+// preact [B, 4H] (x W_x + h W_h, no bias), bias [4H], c_prev [B, H]
+//   -> gates [B, 4H] (activated i, j, f, o: the tape), c [B, H], h [B, H].
+// dropout_mask [B, H] (0 or 1/keep_prob) and h_dropped [B, H] = h * mask: both or neither.
+void lstm_cell_forward(Context& ctx, ConstTensor preact, ConstTensor bias, ConstTensor c_prev,
+                       float forget_bias, Tensor gates, Tensor c, Tensor h,
+                       ConstTensor dropout_mask = {}, Tensor h_dropped = {});
+
+// The tape gates [B, 4H], c [B, H], c_prev [B, H]; optional gradients dh [B, H] (recurrent, from
+// step t+1), dh_out [B, H] (from above, reaching h_dropped when a mask is given, else h), dc
+// [B, H] (from step t+1); optional dropout_mask [B, H]
+//   -> dpreact [B, 4H] (bias gradient = its column sum), dc_prev [B, H] (both overwritten).
+void lstm_cell_backward(Context& ctx, ConstTensor gates, ConstTensor c, ConstTensor c_prev,
+                        ConstTensor dh, ConstTensor dh_out, ConstTensor dropout_mask,
+                        ConstTensor dc, Tensor dpreact, Tensor dc_prev);
+
+}  // namespace curnn::ops

@@ -1,0 +1,30 @@
+// Reductions and elementwise utilities on a Context. Semantics: include/curnn/ref/reduce.hpp;
+// kernels: kernels/reduce.cu. Every reduction is deterministic (bitwise reproducible run to run).
+// "Any shape" tensors are treated as flat arrays of numel() elements.
+#pragma once
+
+#include "curnn/context.hpp"
+#include "curnn/tensor.hpp"
+
+namespace curnn::ops {
+
+// x [N, C] -> out [C]: out = the column sums, or out += them with accumulate (bias gradients
+// over B*T rows).
+void column_sum(Context& ctx, ConstTensor x, Tensor out, bool accumulate);
+
+// x (any shape, N elements) -> out [1] on ctx's device: the sum (sum_squares: of squares); with
+// accumulate, out += it. No host synchronization.
+void sum(Context& ctx, ConstTensor x, Tensor out, bool accumulate = false);
+void sum_squares(Context& ctx, ConstTensor x, Tensor out, bool accumulate = false);
+
+// Elementwise, any shape: x = value; x *= alpha; y += alpha * x; out = a * b (out may be a or b;
+// a, b, out of the same shape).
+void fill(Context& ctx, Tensor x, float value);
+void scale(Context& ctx, Tensor x, float alpha);
+void axpy(Context& ctx, float alpha, ConstTensor x, Tensor y);
+void mul(Context& ctx, ConstTensor a, ConstTensor b, Tensor out);
+
+// True when x (any shape) holds no NaN or Inf. Synchronizes ctx (the result is on the host).
+bool all_finite(Context& ctx, ConstTensor x);
+
+}  // namespace curnn::ops

@@ -1,0 +1,31 @@
+// Ops of the softmax cross-entropy family on a Context (CPU reference or CUDA). Semantics:
+// include/curnn/ref/softmax_xent.hpp.
+#pragma once
+
+#include <cstdint>
+
+#include "curnn/context.hpp"
+#include "curnn/tensor.hpp"
+
+namespace curnn::ops {
+
+// loss [N] = -log softmax(logits [N, V])[targets [N]], row by row. When dlogits is given (not
+// empty): dlogits [N, V] = grad_scale * (softmax - onehot(targets)); it may be logits itself
+// (in place; the op then writes through the const view's memory), but not partly overlap it.
+// When probs is given: probs [N, V] = softmax (must not overlap logits, dlogits or loss).
+// Target ids outside [0, V): ArgumentError on the CPU (nothing written); on CUDA, where checking
+// would cost a device-to-host copy, that row's loss is NaN and its dlogits lack the one-hot term.
+void softmax_xent(Context& ctx, ConstTensor logits /*[N, V]*/, ConstIds targets /*[N]*/,
+                  Tensor loss /*[N]*/, Tensor dlogits /*[N, V] or empty*/, float grad_scale,
+                  Tensor probs = {} /*[N, V] or empty*/);
+
+// out [N] = the index of the largest element of each row of x [N, C]; ties to the lowest index
+// (as numpy and TensorFlow), a NaN wins (as numpy).
+void argmax_rows(Context& ctx, ConstTensor x /*[N, C]*/, Ids out /*[N]*/);
+
+// The number of rows of logits [N, C] whose argmax equals labels [N] (host result; on CUDA the
+// call waits for the context's stream). Labels outside [0, C): ArgumentError on the CPU; on CUDA
+// they count as wrong.
+std::int64_t count_correct(Context& ctx, ConstTensor logits /*[N, C]*/, ConstIds labels /*[N]*/);
+
+}  // namespace curnn::ops

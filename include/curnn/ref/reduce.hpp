@@ -1,0 +1,75 @@
+// Reference reductions and elementwise utilities, the specification of kernels/reduce.cu.
+//   column_sum:  out[c] (+)= sum_n x[n, c]           (bias gradients over B*T rows)
+//   sum:         out[0] (+)= sum_i x[i]
+//   sum_squares: out[0] (+)= sum_i x[i]^2            (global-norm gradient clipping)
+//   fill: x[i] = value;  scale: x[i] *= alpha;  axpy: y[i] += alpha * x[i];
+//   mul: out[i] = a[i] * b[i];  all_finite: no NaN or Inf in x.
+// The reductions accumulate in double, whatever T, so the CPU backend is at least as accurate as
+// the kernels. Tests: tests/reduce_test.cpp (gradient checks, semantics),
+// tests/reduce_cuda_test.cpp.
+#pragma once
+
+#include <cmath>
+#include <cstdint>
+
+namespace curnn::ref {
+
+// x [N, C] -> out [C]; with accumulate, out[c] += the sum, else out[c] = the sum.
+template <class T>
+void column_sum(int N, int C, const T* x, T* out, bool accumulate) {
+  for (int col = 0; col < C; ++col) {
+    double s = 0;
+    for (int n = 0; n < N; ++n) s += static_cast<double>(x[static_cast<std::int64_t>(n) * C + col]);
+    out[col] = static_cast<T>(accumulate ? static_cast<double>(out[col]) + s : s);
+  }
+}
+
+// x [N] -> out [1].
+template <class T>
+void sum(std::int64_t N, const T* x, T* out, bool accumulate) {
+  double s = 0;
+  for (std::int64_t i = 0; i < N; ++i) s += static_cast<double>(x[i]);
+  out[0] = static_cast<T>(accumulate ? static_cast<double>(out[0]) + s : s);
+}
+
+// x [N] -> out [1] = sum of squares.
+template <class T>
+void sum_squares(std::int64_t N, const T* x, T* out, bool accumulate) {
+  double s = 0;
+  for (std::int64_t i = 0; i < N; ++i) s += static_cast<double>(x[i]) * static_cast<double>(x[i]);
+  out[0] = static_cast<T>(accumulate ? static_cast<double>(out[0]) + s : s);
+}
+
+// x [N] = value.
+template <class T>
+void fill(std::int64_t N, T* x, T value) {
+  for (std::int64_t i = 0; i < N; ++i) x[i] = value;
+}
+
+// x [N] *= alpha.
+template <class T>
+void scale(std::int64_t N, T* x, T alpha) {
+  for (std::int64_t i = 0; i < N; ++i) x[i] *= alpha;
+}
+
+// y [N] += alpha * x [N].
+template <class T>
+void axpy(std::int64_t N, T alpha, const T* x, T* y) {
+  for (std::int64_t i = 0; i < N; ++i) y[i] += alpha * x[i];
+}
+
+// out [N] = a [N] * b [N] (out may be a or b).
+template <class T>
+void mul(std::int64_t N, const T* a, const T* b, T* out) {
+  for (std::int64_t i = 0; i < N; ++i) out[i] = a[i] * b[i];
+}
+
+// True when no element of x [N] is NaN or +-Inf.
+template <class T>
+bool all_finite(std::int64_t N, const T* x) {
+  for (std::int64_t i = 0; i < N; ++i)
+    if (!std::isfinite(x[i])) return false;
+  return true;
+}
+
+}  // namespace curnn::ref
