@@ -15,7 +15,8 @@ Error::Error(const char* file, int line, std::string expression, const std::stri
     : std::runtime_error(compose(file, line, expression, message)),
       file_(file),
       line_(line),
-      expression_(std::move(expression)) {}
+      expression_(std::move(expression)),
+      message_(message) {}
 
 const char* device_name(Device device) noexcept {
   return device == Device::CUDA ? "cuda" : "cpu";

@@ -14,11 +14,14 @@ class Error : public std::runtime_error {
   const char* file() const noexcept { return file_; }
   int line() const noexcept { return line_; }
   const std::string& expression() const noexcept { return expression_; }
+  // The message alone, without file, line and expression (what an app shows its user).
+  const std::string& message() const noexcept { return message_; }
 
  private:
   const char* file_;
   int line_;
   std::string expression_;
+  std::string message_;
 };
 
 // An argument with the wrong shape, device or value at a public entry point.
