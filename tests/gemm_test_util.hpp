@@ -78,9 +78,10 @@ struct GemmProblem {
   std::int64_t b_rows(Transpose tb) const { return tb == Transpose::No ? K : N; }
   std::int64_t b_cols(Transpose tb) const { return tb == Transpose::No ? N : K; }
 
-  // Rows of C (in the order given) under `mode`, in double by ref::gemm<double>. Computed from
-  // op(A) and op(B)ᵀ so that every dot product reads contiguous memory: the reference cost is
-  // the same for every layout, which is why the layouts of the op under test do not matter here.
+  // Rows of C (in the order given) under `mode`, in double by ref::gemm<double>. The result does
+  // not depend on the layout under test, so it is computed once, from op(A) and op(B)ᵀ, where
+  // every dot product reads contiguous memory (ref::gemm's other layouts are checked on their
+  // own in tests/gemm_test.cpp).
   std::vector<double> reference_rows(Write mode, const std::vector<std::int64_t>& rows) const {
     const std::vector<double> a = cast<double>(op_a);                     // [M, K]
     const std::vector<double> bt = cast<double>(transposed(op_b, K, N));  // [N, K]
