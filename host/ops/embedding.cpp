@@ -6,6 +6,7 @@
 #include <limits>
 
 #include "curnn/ref/embedding.hpp"
+#include "dispatch.hpp"
 
 #if CURNN_HAVE_CUDA
 #include "curnn/cuda/embedding.hpp"
@@ -20,8 +21,10 @@ struct EmbeddingSizes {
 };
 
 // ids [N], table-like [V, E], rows [N, E]: all on ctx's device, sizes below 2^31.
-EmbeddingSizes check_embedding(const Context& ctx, const ConstIds& ids, const ConstTensor& rows,
-                               const ConstTensor& table) {
+template <class Scalar>
+EmbeddingSizes check_embedding(const Context& ctx, const ConstIds& ids,
+                               const TensorView<const Scalar>& rows,
+                               const TensorView<const Scalar>& table) {
   CURNN_CHECK_ARG(ids.rank() == 1 && table.rank() == 2,
                   "embedding: ids " << ids.shape_string() << " must be 1-D and the table "
                                     << table.shape_string() << " 2-D");
@@ -35,23 +38,32 @@ EmbeddingSizes check_embedding(const Context& ctx, const ConstIds& ids, const Co
   return s;
 }
 
-}  // namespace
-
-void embedding_gather(Context& ctx, ConstIds ids, ConstTensor table, Tensor out) {
-  const EmbeddingSizes s = check_embedding(ctx, ids, out, table);
+template <class Scalar>
+void embedding_gather_impl(Context& ctx, ConstIds ids, TensorView<const Scalar> table,
+                           TensorView<Scalar> out) {
+  const EmbeddingSizes s = check_embedding<Scalar>(ctx, ids, out, table);
   if (ctx.is_cuda()) {
+    if constexpr (detail::kIsFloat<Scalar>) {
 #if CURNN_HAVE_CUDA
-    cuda::embedding_gather(static_cast<int>(s.N), static_cast<int>(s.V), static_cast<int>(s.E),
-                           ids.data(), table.data(), out.data(), ctx.stream());
+      cuda::embedding_gather(static_cast<int>(s.N), static_cast<int>(s.V), static_cast<int>(s.E),
+                             ids.data(), table.data(), out.data(), ctx.stream());
 #endif
+    } else {
+      detail::double_needs_cpu("embedding_gather");
+    }
     return;
   }
-  ref::embedding_gather<float>(s.N, s.V, s.E, ids.data(), table.data(), out.data());
+  ref::embedding_gather<Scalar>(s.N, s.V, s.E, ids.data(), table.data(), out.data());
 }
 
-void embedding_scatter_add(Context& ctx, ConstIds ids, ConstTensor dout, Tensor dtable) {
-  const EmbeddingSizes s = check_embedding(ctx, ids, dout, dtable);
+template <class Scalar>
+void embedding_scatter_add_impl(Context& ctx, ConstIds ids, TensorView<const Scalar> dout,
+                                TensorView<Scalar> dtable) {
+  const EmbeddingSizes s = check_embedding<Scalar>(ctx, ids, dout, dtable);
   if (ctx.is_cuda()) {
+    if constexpr (!detail::kIsFloat<Scalar>) {
+      detail::double_needs_cpu("embedding_scatter_add");
+    } else {
 #if CURNN_HAVE_CUDA
     const int N = static_cast<int>(s.N), V = static_cast<int>(s.V), E = static_cast<int>(s.E);
     if (ctx.deterministic()) {
@@ -63,9 +75,27 @@ void embedding_scatter_add(Context& ctx, ConstIds ids, ConstTensor dout, Tensor 
                                          ctx.stream());
     }
 #endif
+    }
     return;
   }
-  ref::embedding_scatter_add<float>(s.N, s.V, s.E, ids.data(), dout.data(), dtable.data());
+  ref::embedding_scatter_add<Scalar>(s.N, s.V, s.E, ids.data(), dout.data(), dtable.data());
+}
+
+}  // namespace
+
+void embedding_gather(Context& ctx, ConstIds ids, ConstTensor table, Tensor out) {
+  embedding_gather_impl<float>(ctx, ids, table, out);
+}
+void embedding_gather(Context& ctx, ConstIds ids, TensorView<const double> table,
+                      TensorView<double> out) {
+  embedding_gather_impl<double>(ctx, ids, table, out);
+}
+void embedding_scatter_add(Context& ctx, ConstIds ids, ConstTensor dout, Tensor dtable) {
+  embedding_scatter_add_impl<float>(ctx, ids, dout, dtable);
+}
+void embedding_scatter_add(Context& ctx, ConstIds ids, TensorView<const double> dout,
+                           TensorView<double> dtable) {
+  embedding_scatter_add_impl<double>(ctx, ids, dout, dtable);
 }
 
 }  // namespace curnn::ops

@@ -8,6 +8,7 @@
 
 #include "curnn/config.hpp"
 #include "curnn/ref/gemm.hpp"
+#include "dispatch.hpp"
 
 #if CURNN_HAVE_BLAS
 #include <cblas.h>
@@ -28,8 +29,9 @@ CBLAS_TRANSPOSE cblas_op(Transpose t) {
 
 }  // namespace
 
-void gemm(Context& ctx, Transpose ta, Transpose tb, ConstTensor A, ConstTensor B, Tensor C,
-          Write mode) {
+template <class Scalar>
+void gemm_impl(Context& ctx, Transpose ta, Transpose tb, TensorView<const Scalar> A,
+               TensorView<const Scalar> B, TensorView<Scalar> C, Write mode) {
   CURNN_CHECK_ARG(A.rank() == 2 && B.rank() == 2 && C.rank() == 2,
                   "gemm: A " << A.shape_string() << ", B " << B.shape_string() << ", C "
                              << C.shape_string() << " must all be 2-D");
@@ -57,23 +59,43 @@ void gemm(Context& ctx, Transpose ta, Transpose tb, ConstTensor A, ConstTensor B
   const std::int64_t ldc = std::max<std::int64_t>(1, N);
 
   if (ctx.is_cuda()) {
+    if constexpr (detail::kIsFloat<Scalar>) {
 #if CURNN_HAVE_CUDA
-    cuda::gemm(ctx.cublas(), ta, tb, static_cast<int>(M), static_cast<int>(N), static_cast<int>(K),
-               A.data(), static_cast<int>(lda), B.data(), static_cast<int>(ldb), C.data(),
-               static_cast<int>(ldc), mode, ctx.stream());
+      cuda::gemm(ctx.cublas(), ta, tb, static_cast<int>(M), static_cast<int>(N),
+                 static_cast<int>(K), A.data(), static_cast<int>(lda), B.data(),
+                 static_cast<int>(ldb), C.data(), static_cast<int>(ldc), mode, ctx.stream());
 #endif
+    } else {
+      detail::double_needs_cpu("gemm");
+    }
     return;
   }
 #if CURNN_HAVE_BLAS
   if (M > 0 && N > 0 && K > 0) {
-    cblas_sgemm(CblasRowMajor, cblas_op(ta), cblas_op(tb), static_cast<int>(M), static_cast<int>(N),
-                static_cast<int>(K), 1.f, A.data(), static_cast<int>(lda), B.data(),
-                static_cast<int>(ldb), mode == Write::Accumulate ? 1.f : 0.f, C.data(),
+    constexpr auto blas_gemm = [] {
+      if constexpr (detail::kIsFloat<Scalar>) {
+        return &cblas_sgemm;
+      } else {
+        return &cblas_dgemm;
+      }
+    }();
+    blas_gemm(CblasRowMajor, cblas_op(ta), cblas_op(tb), static_cast<int>(M), static_cast<int>(N),
+                static_cast<int>(K), Scalar(1), A.data(), static_cast<int>(lda), B.data(),
+                static_cast<int>(ldb), mode == Write::Accumulate ? Scalar(1) : Scalar(0), C.data(),
                 static_cast<int>(ldc));
     return;
   }
 #endif
-  ref::gemm<float>(ta, tb, M, N, K, A.data(), lda, B.data(), ldb, C.data(), ldc, mode);
+  ref::gemm<Scalar>(ta, tb, M, N, K, A.data(), lda, B.data(), ldb, C.data(), ldc, mode);
+}
+
+void gemm(Context& ctx, Transpose ta, Transpose tb, ConstTensor A, ConstTensor B, Tensor C,
+          Write mode) {
+  gemm_impl<float>(ctx, ta, tb, A, B, C, mode);
+}
+void gemm(Context& ctx, Transpose ta, Transpose tb, TensorView<const double> A,
+          TensorView<const double> B, TensorView<double> C, Write mode) {
+  gemm_impl<double>(ctx, ta, tb, A, B, C, mode);
 }
 
 }  // namespace curnn::ops

@@ -8,6 +8,7 @@
 
 #include "curnn/config.hpp"
 #include "curnn/ref/softmax_xent.hpp"
+#include "dispatch.hpp"
 
 #if CURNN_HAVE_CUDA
 #include "curnn/cuda/softmax_xent.hpp"
@@ -44,10 +45,10 @@ bool overlap(const TensorView<A>& a, const TensorView<B>& b) {
 }
 #endif
 
-}  // namespace
-
-void softmax_xent(Context& ctx, ConstTensor logits, ConstIds targets, Tensor loss, Tensor dlogits,
-                  float grad_scale, Tensor probs) {
+template <class Scalar>
+void softmax_xent_impl(Context& ctx, TensorView<const Scalar> logits, ConstIds targets,
+                       TensorView<Scalar> loss, TensorView<Scalar> dlogits, Scalar grad_scale,
+                       TensorView<Scalar> probs) {
   const Device dev = ctx.device();
   check_matrix(logits, dev, "logits");
   const std::int64_t N = logits.dim(0), V = logits.dim(1);
@@ -68,19 +69,35 @@ void softmax_xent(Context& ctx, ConstTensor logits, ConstIds targets, Tensor los
         !overlap(probs, logits) && !overlap(probs, loss) && !(with_grad && overlap(probs, dlogits)),
         "probs overlaps logits, loss or dlogits");
   }
-  float* d = with_grad ? dlogits.data() : nullptr;
-  float* p = with_probs ? probs.data() : nullptr;
+  Scalar* d = with_grad ? dlogits.data() : nullptr;
+  Scalar* p = with_probs ? probs.data() : nullptr;
   if (dev == Device::CPU) {
-    ref::softmax_xent<float>(static_cast<int>(N), static_cast<int>(V), logits.data(),
-                             targets.data(), loss.data(), d, grad_scale, p);
+    ref::softmax_xent<Scalar>(static_cast<int>(N), static_cast<int>(V), logits.data(),
+                              targets.data(), loss.data(), d, grad_scale, p);
     return;
   }
+  if constexpr (detail::kIsFloat<Scalar>) {
 #if CURNN_HAVE_CUDA
-  cuda::softmax_xent(static_cast<int>(N), static_cast<int>(V), logits.data(), targets.data(),
-                     loss.data(), d, grad_scale, p, ctx.stream());
+    cuda::softmax_xent(static_cast<int>(N), static_cast<int>(V), logits.data(), targets.data(),
+                       loss.data(), d, grad_scale, p, ctx.stream());
 #else
-  no_cuda_backend();
+    no_cuda_backend();
 #endif
+  } else {
+    detail::double_needs_cpu("softmax_xent");
+  }
+}
+
+}  // namespace
+
+void softmax_xent(Context& ctx, ConstTensor logits, ConstIds targets, Tensor loss, Tensor dlogits,
+                  float grad_scale, Tensor probs) {
+  softmax_xent_impl<float>(ctx, logits, targets, loss, dlogits, grad_scale, probs);
+}
+void softmax_xent(Context& ctx, TensorView<const double> logits, ConstIds targets,
+                  TensorView<double> loss, TensorView<double> dlogits, double grad_scale,
+                  TensorView<double> probs) {
+  softmax_xent_impl<double>(ctx, logits, targets, loss, dlogits, grad_scale, probs);
 }
 
 void argmax_rows(Context& ctx, ConstTensor x, Ids out) {

@@ -19,5 +19,10 @@ void embedding_gather(Context& ctx, ConstIds ids, ConstTensor table, Tensor out)
 
 // ids [N], dout [N, E], dtable [V, E] (added to). Uses ctx.workspace on CUDA.
 void embedding_scatter_add(Context& ctx, ConstIds ids, ConstTensor dout, Tensor dtable);
+// float64, on the CPU backend only (gradient checks of engines).
+void embedding_gather(Context& ctx, ConstIds ids, TensorView<const double> table,
+                      TensorView<double> out);
+void embedding_scatter_add(Context& ctx, ConstIds ids, TensorView<const double> dout,
+                           TensorView<double> dtable);
 
 }  // namespace curnn::ops

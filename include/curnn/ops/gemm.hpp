@@ -18,5 +18,8 @@ namespace curnn::ops {
 // ctx's device, with dimensions below 2^31. With Overwrite, C is not read.
 void gemm(Context& ctx, Transpose ta, Transpose tb, ConstTensor A, ConstTensor B, Tensor C,
           Write mode);
+// float64, on the CPU backend only (gradient checks of engines).
+void gemm(Context& ctx, Transpose ta, Transpose tb, TensorView<const double> A,
+          TensorView<const double> B, TensorView<double> C, Write mode);
 
 }  // namespace curnn::ops

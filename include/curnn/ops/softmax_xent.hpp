@@ -18,6 +18,10 @@ namespace curnn::ops {
 void softmax_xent(Context& ctx, ConstTensor logits /*[N, V]*/, ConstIds targets /*[N]*/,
                   Tensor loss /*[N]*/, Tensor dlogits /*[N, V] or empty*/, float grad_scale,
                   Tensor probs = {} /*[N, V] or empty*/);
+// float64, on the CPU backend only (gradient checks of engines).
+void softmax_xent(Context& ctx, TensorView<const double> logits, ConstIds targets,
+                  TensorView<double> loss, TensorView<double> dlogits, double grad_scale,
+                  TensorView<double> probs = {});
 
 // out [N] = the index of the largest element of each row of x [N, C]; ties to the lowest index
 // (as numpy and TensorFlow), a NaN wins (as numpy).
