@@ -1,0 +1,31 @@
+// Dropout masks: argument checks, then the CPU reference generator (include/curnn/ref/dropout.hpp)
+// or the cuRAND Philox kernel (kernels/dropout.cu).
+#include "curnn/ops/dropout.hpp"
+
+#include "curnn/ref/dropout.hpp"
+
+#if CURNN_HAVE_CUDA
+#include "curnn/cuda/dropout.hpp"
+#endif
+
+namespace curnn::ops {
+
+void dropout_mask(Context& ctx, std::uint64_t seed, std::uint64_t offset, float keep_prob,
+                  Tensor mask) {
+  CURNN_CHECK_ARG(keep_prob > 0.f && keep_prob <= 1.f,
+                  "keep_prob = " << keep_prob << ", expected (0, 1]");
+  CURNN_CHECK_ARG(offset < (std::uint64_t(1) << 62), "offset = " << offset << " >= 2^62");
+  CURNN_CHECK_ARG(mask, "mask is empty (null data)");
+  CURNN_CHECK_ARG(mask.device() == ctx.device(), "mask is on " << device_name(mask.device())
+                                                               << ", expected "
+                                                               << device_name(ctx.device()));
+  if (!ctx.is_cuda()) {
+    ref::dropout_mask<float>(seed, offset, keep_prob, mask.data(), mask.numel());
+    return;
+  }
+#if CURNN_HAVE_CUDA
+  cuda::dropout_mask(seed, offset, keep_prob, mask.data(), mask.numel(), ctx.stream());
+#endif
+}
+
+}  // namespace curnn::ops

@@ -1,0 +1,124 @@
+// Optimizer ops: argument checks, then the CPU reference (include/curnn/ref/optim.hpp) or the
+// CUDA launchers (kernels/optim.cu).
+#include "curnn/ops/optim.hpp"
+
+#include <cmath>
+#include <string>
+
+#include "curnn/ref/optim.hpp"
+
+#if CURNN_HAVE_CUDA
+#include "curnn/cuda/optim.hpp"
+#endif
+
+namespace curnn::ops {
+namespace {
+
+// t is a non-null view on `device`.
+template <class T>
+void check_on_device(const TensorView<T>& t, Device device, const char* name) {
+  CURNN_CHECK_ARG(t, name << " is empty (null data)");
+  CURNN_CHECK_ARG(t.device() == device, name << " is on " << device_name(t.device())
+                                             << ", expected " << device_name(device));
+}
+
+// t is a non-null view on `device` with the same shape as `like`.
+template <class T, class U>
+void check_like(const TensorView<T>& t, const TensorView<U>& like, Device device, const char* name,
+                const char* like_name) {
+  check_on_device(t, device, name);
+  bool same = t.rank() == like.rank();
+  for (int i = 0; same && i < t.rank(); ++i) same = t.dim(i) == like.dim(i);
+  CURNN_CHECK_ARG(same, name << " has shape " << t.shape_string() << ", expected " << like_name
+                             << "'s " << like.shape_string());
+}
+
+}  // namespace
+
+void sgd_update(Context& ctx, float lr, ConstTensor grad, Tensor param) {
+  CURNN_CHECK_ARG(std::isfinite(lr), "lr = " << lr);
+  check_on_device(param, ctx.device(), "param");
+  check_like(grad, param, ctx.device(), "grad", "param");
+  if (!ctx.is_cuda()) {
+    ref::sgd_update<float>(lr, grad.data(), param.data(), param.numel());
+    return;
+  }
+#if CURNN_HAVE_CUDA
+  cuda::sgd_update(lr, grad.data(), param.data(), param.numel(), ctx.stream());
+#endif
+}
+
+void sgd_update_rows(Context& ctx, float lr, ConstIds rows, ConstTensor row_grads, Tensor table) {
+  CURNN_CHECK_ARG(std::isfinite(lr), "lr = " << lr);
+  check_on_device(table, ctx.device(), "table");
+  CURNN_CHECK_ARG(table.rank() == 2,
+                  "table has shape " << table.shape_string() << ", expected [V, E]");
+  check_on_device(rows, ctx.device(), "rows");
+  CURNN_CHECK_ARG(rows.rank() == 1, "rows has shape " << rows.shape_string() << ", expected [N]");
+  const std::int64_t N = rows.dim(0), V = table.dim(0), E = table.dim(1);
+  CURNN_CHECK_TENSOR(row_grads, ctx.device(), {N, E});
+  if (!ctx.is_cuda()) {
+    ref::sgd_update_rows<float>(lr, rows.data(), row_grads.data(), table.data(), N, E, V);
+    return;
+  }
+#if CURNN_HAVE_CUDA
+  const std::size_t bytes = cuda::sgd_update_rows_workspace_bytes(N);
+  void* workspace = bytes ? ctx.workspace(bytes) : nullptr;
+  cuda::sgd_update_rows(lr, rows.data(), row_grads.data(), table.data(), N, E, V, workspace, bytes,
+                        ctx.stream());
+#endif
+}
+
+void clip_by_global_norm(Context& ctx, const std::vector<Tensor>& grads, float clip_norm,
+                         Tensor norm_out) {
+  CURNN_CHECK_ARG(clip_norm > 0.f && std::isfinite(clip_norm), "clip_norm = " << clip_norm);
+  CURNN_CHECK_TENSOR(norm_out, ctx.device(), {1});
+  CURNN_CHECK_ARG(grads.size() < (1u << 30), grads.size() << " gradients");
+  std::vector<float*> ptrs;
+  std::vector<std::int64_t> sizes;
+  ptrs.reserve(grads.size());
+  sizes.reserve(grads.size());
+  for (std::size_t k = 0; k < grads.size(); ++k) {
+    const std::string name = "grads[" + std::to_string(k) + "]";
+    check_on_device(grads[k], ctx.device(), name.c_str());
+    ptrs.push_back(grads[k].data());
+    sizes.push_back(grads[k].numel());
+  }
+  const int count = static_cast<int>(grads.size());
+  if (!ctx.is_cuda()) {
+    norm_out.data()[0] = static_cast<float>(
+        ref::clip_by_global_norm<float>(ptrs.data(), sizes.data(), count, clip_norm));
+    return;
+  }
+#if CURNN_HAVE_CUDA
+  const std::size_t bytes = cuda::clip_by_global_norm_workspace_bytes(sizes.data(), count);
+  cuda::clip_by_global_norm(ptrs.data(), sizes.data(), count, clip_norm, norm_out.data(),
+                            ctx.workspace(bytes), bytes, ctx.stream());
+#endif
+}
+
+void adam_update(Context& ctx, const AdamParams& params, std::int64_t step, ConstTensor grad,
+                 Tensor param, Tensor m, Tensor v) {
+  CURNN_CHECK_ARG(std::isfinite(params.lr), "lr = " << params.lr);
+  CURNN_CHECK_ARG(params.beta1 >= 0.f && params.beta1 < 1.f, "beta1 = " << params.beta1);
+  CURNN_CHECK_ARG(params.beta2 >= 0.f && params.beta2 < 1.f, "beta2 = " << params.beta2);
+  CURNN_CHECK_ARG(params.epsilon >= 0.f && std::isfinite(params.epsilon),
+                  "epsilon = " << params.epsilon);
+  CURNN_CHECK_ARG(step >= 1, "step = " << step << " (t is 1-based)");
+  check_on_device(param, ctx.device(), "param");
+  check_like(grad, param, ctx.device(), "grad", "param");
+  check_like(m, param, ctx.device(), "m", "param");
+  check_like(v, param, ctx.device(), "v", "param");
+  if (!ctx.is_cuda()) {
+    ref::adam_update<float>(params, step, grad.data(), param.data(), m.data(), v.data(),
+                            param.numel());
+    return;
+  }
+#if CURNN_HAVE_CUDA
+  cuda::adam_update(static_cast<float>(ref::adam_step_size(params, step)), 1.f - params.beta1,
+                    1.f - params.beta2, params.epsilon, grad.data(), param.data(), m.data(),
+                    v.data(), param.numel(), ctx.stream());
+#endif
+}
+
+}  // namespace curnn::ops

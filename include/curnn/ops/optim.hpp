@@ -1,0 +1,41 @@
+// Optimizer ops on a Context: SGD (dense and sparse rows), TensorFlow's clip_by_global_norm and
+// TensorFlow's Adam. Math: include/curnn/ref/optim.hpp. Kernels: kernels/optim.cu.
+// All updates are in place; updated tensors must not alias the gradients.
+#pragma once
+
+#include <cstdint>
+#include <vector>
+
+#include "curnn/context.hpp"
+#include "curnn/ref/optim.hpp"  // AdamParams
+#include "curnn/tensor.hpp"
+
+namespace curnn::ops {
+
+// param -= lr * grad; grad has param's shape (any rank).
+void sgd_update(Context& ctx, float lr, ConstTensor grad, Tensor param);
+
+// Sparse-row SGD for embeddings: rows [N], row_grads [N, E], table [V, E]:
+//   table[r, :] -= lr * (sum of row_grads[i, :] over i with rows[i] == r, in increasing i).
+// Deterministic with duplicate rows. Rows outside [0, V) are an ArgumentError on the CPU; on
+// CUDA they are not checked (that would need a host round trip) and are skipped.
+void sgd_update_rows(Context& ctx, float lr, ConstIds rows, ConstTensor row_grads, Tensor table);
+
+// tf.clip_by_global_norm(grads, clip_norm) in place:
+//   norm = sqrt(sum over all grads of sum t^2);  t *= clip_norm / max(norm, clip_norm).
+// norm_out [1] (on ctx's device) receives the norm. If the norm is NaN or Inf every gradient
+// becomes NaN, as in TensorFlow; callers detect it through norm_out. On CUDA the norm is reduced
+// on the device in a fixed order (bitwise reproducible) and applied without a host round trip;
+// the sum of squares is accumulated in double on both backends. clip_norm > 0. Empty tensors
+// (zero elements) are allowed; an empty list gives norm 0.
+void clip_by_global_norm(Context& ctx, const std::vector<Tensor>& grads, float clip_norm,
+                         Tensor norm_out);
+
+// One step of tf.train.AdamOptimizer; `step` is t, 1-based (the engine increments it once per
+// update of the parameter set). grad, m, v have param's shape; m and v start at zero.
+//   lr_t = lr * sqrt(1 - beta2^t) / (1 - beta1^t)
+//   m = beta1 m + (1 - beta1) g;  v = beta2 v + (1 - beta2) g^2;  param -= lr_t m / (sqrt(v) + eps)
+void adam_update(Context& ctx, const AdamParams& params, std::int64_t step, ConstTensor grad,
+                 Tensor param, Tensor m, Tensor v);
+
+}  // namespace curnn::ops
