@@ -2,6 +2,7 @@
 #include "curnn/nn/lstm_lm.hpp"
 
 #include <random>
+#include <type_traits>
 
 #include "curnn/ops/dropout.hpp"
 #include "curnn/ops/embedding.hpp"
@@ -255,15 +256,19 @@ void LstmLanguageModel<Scalar>::backward(Context& ctx) {
 
 template <class Scalar>
 void LstmLanguageModel<Scalar>::sgd_step(Context& ctx, Scalar lr, View grad_norm) {
-  const std::int64_t H = config_.hidden_size, N = std::int64_t(T_) * B_;
-  const std::int64_t E = embedding_numel();
-  ops::clip_by_global_norm(ctx, {dense_grads_.view(), emb_row_grads_.view({N * H})},
-                           static_cast<Scalar>(config_.max_grad_norm), grad_norm);
-  ops::sgd_update(ctx, lr, dense_grads_.view(),
-                  View(params_.data() + E, {static_cast<std::int64_t>(dense_grads_.size())},
-                       device_));
-  ops::sgd_update_rows(ctx, lr, inputs_.view(), emb_row_grads_.view({N, H}),
-                       slice(params_, "embedding"));
+  if constexpr (!std::is_same_v<Scalar, float>) {
+    CURNN_CHECK_ARG(false, "sgd_step: the optimizer ops run on float32 models only");
+  } else {
+    const std::int64_t H = config_.hidden_size, N = std::int64_t(T_) * B_;
+    const std::int64_t E = embedding_numel();
+    ops::clip_by_global_norm(ctx, {dense_grads_.view(), emb_row_grads_.view({N * H})},
+                             static_cast<float>(config_.max_grad_norm), grad_norm);
+    ops::sgd_update(ctx, lr, dense_grads_.view(),
+                    Tensor(params_.data() + E, {static_cast<std::int64_t>(dense_grads_.size())},
+                           device_));
+    ops::sgd_update_rows(ctx, lr, inputs_.view(), emb_row_grads_.view({N, H}),
+                         slice(params_, "embedding"));
+  }
 }
 
 template class LstmLanguageModel<float>;

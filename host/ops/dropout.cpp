@@ -3,6 +3,7 @@
 #include "curnn/ops/dropout.hpp"
 
 #include "curnn/ref/dropout.hpp"
+#include "dispatch.hpp"
 
 #if CURNN_HAVE_CUDA
 #include "curnn/cuda/dropout.hpp"
@@ -10,9 +11,12 @@
 
 namespace curnn::ops {
 
-void dropout_mask(Context& ctx, std::uint64_t seed, std::uint64_t offset, float keep_prob,
-                  Tensor mask) {
-  CURNN_CHECK_ARG(keep_prob > 0.f && keep_prob <= 1.f,
+namespace {
+
+template <class Scalar>
+void dropout_mask_impl(Context& ctx, std::uint64_t seed, std::uint64_t offset, Scalar keep_prob,
+                       TensorView<Scalar> mask) {
+  CURNN_CHECK_ARG(keep_prob > 0 && keep_prob <= 1,
                   "keep_prob = " << keep_prob << ", expected (0, 1]");
   CURNN_CHECK_ARG(offset < (std::uint64_t(1) << 62), "offset = " << offset << " >= 2^62");
   CURNN_CHECK_ARG(mask, "mask is empty (null data)");
@@ -20,12 +24,27 @@ void dropout_mask(Context& ctx, std::uint64_t seed, std::uint64_t offset, float 
                                                                << ", expected "
                                                                << device_name(ctx.device()));
   if (!ctx.is_cuda()) {
-    ref::dropout_mask<float>(seed, offset, keep_prob, mask.data(), mask.numel());
+    ref::dropout_mask<Scalar>(seed, offset, keep_prob, mask.data(), mask.numel());
     return;
   }
+  if constexpr (detail::kIsFloat<Scalar>) {
 #if CURNN_HAVE_CUDA
-  cuda::dropout_mask(seed, offset, keep_prob, mask.data(), mask.numel(), ctx.stream());
+    cuda::dropout_mask(seed, offset, keep_prob, mask.data(), mask.numel(), ctx.stream());
 #endif
+  } else {
+    detail::double_needs_cpu("dropout_mask");
+  }
+}
+
+}  // namespace
+
+void dropout_mask(Context& ctx, std::uint64_t seed, std::uint64_t offset, float keep_prob,
+                  Tensor mask) {
+  dropout_mask_impl<float>(ctx, seed, offset, keep_prob, mask);
+}
+void dropout_mask(Context& ctx, std::uint64_t seed, std::uint64_t offset, double keep_prob,
+                  TensorView<double> mask) {
+  dropout_mask_impl<double>(ctx, seed, offset, keep_prob, mask);
 }
 
 }  // namespace curnn::ops

@@ -33,5 +33,10 @@ std::vector<T> host_copy(const Context& ctx, const Buffer<T>& b) {
   ctx.synchronize();
   return to_vector(b.view());
 }
+template <class T>
+std::vector<T> host_copy(const Context& ctx, TensorView<const T> v) {
+  ctx.synchronize();
+  return to_vector(v);
+}
 
 }  // namespace curnn::test

@@ -18,4 +18,8 @@ namespace curnn::ops {
 void dropout_mask(Context& ctx, std::uint64_t seed, std::uint64_t offset, float keep_prob,
                   Tensor mask);
 
+// float64, on the CPU backend only (gradient checks of engines).
+void dropout_mask(Context& ctx, std::uint64_t seed, std::uint64_t offset, double keep_prob,
+                  TensorView<double> mask);
+
 }  // namespace curnn::ops
