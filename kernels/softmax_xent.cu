@@ -15,7 +15,7 @@
 // every reduction has a fixed order, and no atomics touch floats):
 //   - warp rows  (V <= 1024, e.g. the 10 MNIST classes): one warp per row, 8 rows per block;
 //   - block rows (V > 1024, e.g. the 10,000 PTB / 50,000 text8 words): one block per row, 128 to
-//     1024 threads so that each has about 8 float4 of the row.
+//     1024 threads so that each has about 16 float4 of the row.
 // Rows are read as 16-byte float4 after a scalar head that reaches a 16-byte boundary, with a
 // scalar tail, whenever logits, dlogits and probs are congruent modulo 16 bytes (any V; cudaMalloc
 // bases always are); otherwise element by element. Every element has the same owning thread in
@@ -45,7 +45,8 @@ using detail::kFullMask;
 
 constexpr int kWarpRowsMaxV = 1024;    // above this, a block per row
 constexpr int kWarpRowsThreads = 256;  // 8 rows per block
-constexpr int kQuadsPerThread = 8;     // block rows: threads ~ quads / 8
+constexpr int kQuadsPerThread = 16;    // block rows: threads ~ quads / 16
+constexpr int kMinBlockThreads = 128;  // block rows: at least this many threads
 constexpr int kUnroll = 4;             // float4 loads in flight per thread and batch
 
 // ---- who works on a row ------------------------------------------------------------------------
@@ -265,7 +266,7 @@ __global__ void __launch_bounds__(1024)
     const float* xr = x + static_cast<std::int64_t>(row) * C;  // [C]
     const RowSplit sp(xr, C, true);
     ArgMax best{-INFINITY, INT_MAX};
-    const auto consider = [&](float v, int i) {
+    const auto consider = [&](int i, float v) {  // the visitor's scalar signature
       if (ref::argmax_better(v, i, best.v, best.i)) best = {v, i};
     };
     visit_row(sp, xr, lane, size, 0.f, consider, [&](const float4(&x4)[kUnroll], int q) {
@@ -274,10 +275,10 @@ __global__ void __launch_bounds__(1024)
         const int qu = q + u * size;
         if (qu >= sp.quads) break;
         const int i = sp.quad_begin(qu);
-        consider(x4[u].x, i);
-        consider(x4[u].y, i + 1);
-        consider(x4[u].z, i + 2);
-        consider(x4[u].w, i + 3);
+        consider(i, x4[u].x);
+        consider(i + 1, x4[u].y);
+        consider(i + 2, x4[u].z);
+        consider(i + 3, x4[u].w);
       }
     });
     best = group_allreduce<Group>(best, MergeArgMax(), ArgMax{-INFINITY, INT_MAX});
@@ -300,11 +301,12 @@ bool congruent16(const void* a, const void* b) {
          (reinterpret_cast<std::uintptr_t>(a) & 15u) == (reinterpret_cast<std::uintptr_t>(b) & 15u);
 }
 
-// Block rows: about kQuadsPerThread float4 per thread, a multiple of 32 in [128, 1024].
+// Block rows: about kQuadsPerThread float4 per thread, a multiple of 32 in
+// [kMinBlockThreads, 1024].
 int block_rows_threads(int V) {
   const int quads = V / 4;
-  int threads = math::ceil_div(math::ceil_div(quads, kQuadsPerThread), 32) * 32;
-  return threads < 128 ? 128 : (threads > 1024 ? 1024 : threads);
+  const int threads = math::ceil_div(math::ceil_div(quads, kQuadsPerThread), 32) * 32;
+  return threads < kMinBlockThreads ? kMinBlockThreads : (threads > 1024 ? 1024 : threads);
 }
 
 unsigned warp_rows_blocks(int N) {
