@@ -29,7 +29,7 @@ void set_state(Context& ctx, TensorView<const Scalar> from, TensorView<Scalar> t
   if (from) {
     copy(from, to, ctx.stream());
   } else {
-    ops::fill(ctx, to, 0.0f);
+    ops::fill(ctx, to, Scalar(0));
   }
 }
 

@@ -7,7 +7,7 @@
 #include "curnn/context.hpp"
 #include "curnn/error.hpp"
 
-namespace curnn::ops::detail {
+namespace curnn::ops::internal {
 
 template <class Scalar>
 inline constexpr bool kIsFloat = std::is_same_v<Scalar, float>;
@@ -17,4 +17,4 @@ inline void double_needs_cpu(const char* op) {
   CURNN_CHECK_ARG(false, op << ": float64 tensors run on the CPU backend only");
 }
 
-}  // namespace curnn::ops::detail
+}  // namespace curnn::ops::internal

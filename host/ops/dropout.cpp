@@ -27,12 +27,12 @@ void dropout_mask_impl(Context& ctx, std::uint64_t seed, std::uint64_t offset, S
     ref::dropout_mask<Scalar>(seed, offset, keep_prob, mask.data(), mask.numel());
     return;
   }
-  if constexpr (detail::kIsFloat<Scalar>) {
+  if constexpr (internal::kIsFloat<Scalar>) {
 #if CURNN_HAVE_CUDA
     cuda::dropout_mask(seed, offset, keep_prob, mask.data(), mask.numel(), ctx.stream());
 #endif
   } else {
-    detail::double_needs_cpu("dropout_mask");
+    internal::double_needs_cpu("dropout_mask");
   }
 }
 

@@ -43,13 +43,13 @@ void embedding_gather_impl(Context& ctx, ConstIds ids, TensorView<const Scalar> 
                            TensorView<Scalar> out) {
   const EmbeddingSizes s = check_embedding<Scalar>(ctx, ids, out, table);
   if (ctx.is_cuda()) {
-    if constexpr (detail::kIsFloat<Scalar>) {
+    if constexpr (internal::kIsFloat<Scalar>) {
 #if CURNN_HAVE_CUDA
       cuda::embedding_gather(static_cast<int>(s.N), static_cast<int>(s.V), static_cast<int>(s.E),
                              ids.data(), table.data(), out.data(), ctx.stream());
 #endif
     } else {
-      detail::double_needs_cpu("embedding_gather");
+      internal::double_needs_cpu("embedding_gather");
     }
     return;
   }
@@ -61,8 +61,8 @@ void embedding_scatter_add_impl(Context& ctx, ConstIds ids, TensorView<const Sca
                                 TensorView<Scalar> dtable) {
   const EmbeddingSizes s = check_embedding<Scalar>(ctx, ids, dout, dtable);
   if (ctx.is_cuda()) {
-    if constexpr (!detail::kIsFloat<Scalar>) {
-      detail::double_needs_cpu("embedding_scatter_add");
+    if constexpr (!internal::kIsFloat<Scalar>) {
+      internal::double_needs_cpu("embedding_scatter_add");
     } else {
 #if CURNN_HAVE_CUDA
     const int N = static_cast<int>(s.N), V = static_cast<int>(s.V), E = static_cast<int>(s.E);

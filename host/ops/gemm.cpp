@@ -59,21 +59,21 @@ void gemm_impl(Context& ctx, Transpose ta, Transpose tb, TensorView<const Scalar
   const std::int64_t ldc = std::max<std::int64_t>(1, N);
 
   if (ctx.is_cuda()) {
-    if constexpr (detail::kIsFloat<Scalar>) {
+    if constexpr (internal::kIsFloat<Scalar>) {
 #if CURNN_HAVE_CUDA
       cuda::gemm(ctx.cublas(), ta, tb, static_cast<int>(M), static_cast<int>(N),
                  static_cast<int>(K), A.data(), static_cast<int>(lda), B.data(),
                  static_cast<int>(ldb), C.data(), static_cast<int>(ldc), mode, ctx.stream());
 #endif
     } else {
-      detail::double_needs_cpu("gemm");
+      internal::double_needs_cpu("gemm");
     }
     return;
   }
 #if CURNN_HAVE_BLAS
   if (M > 0 && N > 0 && K > 0) {
     constexpr auto blas_gemm = [] {
-      if constexpr (detail::kIsFloat<Scalar>) {
+      if constexpr (internal::kIsFloat<Scalar>) {
         return &cblas_sgemm;
       } else {
         return &cblas_dgemm;

@@ -4,6 +4,7 @@
 #include <cmath>
 
 #include "curnn/ref/lstm_cell.hpp"
+#include "dispatch.hpp"
 
 #if CURNN_HAVE_CUDA
 #include "curnn/cuda/lstm_cell.hpp"
@@ -13,7 +14,8 @@ namespace curnn::ops {
 namespace {
 
 // An optional [B, H] tensor: absent (null data), or present with exactly that shape and device.
-const float* optional_unit_tensor(ConstTensor t, Device device, std::int64_t B, std::int64_t H,
+template <class Scalar>
+const Scalar* optional_unit_tensor(TensorView<const Scalar> t, Device device, std::int64_t B, std::int64_t H,
                                   const char* name) {
   if (!t) return nullptr;
   ::curnn::detail::check_tensor(t, {B, H}, device, name, __FILE__, __LINE__);
@@ -21,7 +23,8 @@ const float* optional_unit_tensor(ConstTensor t, Device device, std::int64_t B, 
 }
 
 // B and H from c_prev [B, H].
-void batch_and_hidden(ConstTensor c_prev, std::int64_t* B, std::int64_t* H) {
+template <class Scalar>
+void batch_and_hidden(TensorView<const Scalar> c_prev, std::int64_t* B, std::int64_t* H) {
   CURNN_CHECK_ARG(c_prev && c_prev.rank() == 2,
                   "c_prev must be [B, H], got " << c_prev.shape_string());
   *B = c_prev.dim(0);
@@ -29,11 +32,12 @@ void batch_and_hidden(ConstTensor c_prev, std::int64_t* B, std::int64_t* H) {
   CURNN_CHECK_ARG(*B * 4 * *H <= 0x7fffffff, "B*4H = " << *B * 4 * *H << " is too large");
 }
 
-}  // namespace
-
-void lstm_cell_forward(Context& ctx, ConstTensor preact, ConstTensor bias, ConstTensor c_prev,
-                       float forget_bias, Tensor gates, Tensor c, Tensor h,
-                       ConstTensor dropout_mask, Tensor h_dropped) {
+template <class Scalar>
+void lstm_cell_forward_impl(Context& ctx, TensorView<const Scalar> preact,
+                            TensorView<const Scalar> bias, TensorView<const Scalar> c_prev,
+                            Scalar forget_bias, TensorView<Scalar> gates, TensorView<Scalar> c,
+                            TensorView<Scalar> h, TensorView<const Scalar> dropout_mask,
+                            TensorView<Scalar> h_dropped) {
   std::int64_t B, H;
   batch_and_hidden(c_prev, &B, &H);
   const Device dev = ctx.device();
@@ -46,27 +50,34 @@ void lstm_cell_forward(Context& ctx, ConstTensor preact, ConstTensor bias, Const
   CURNN_CHECK_ARG(std::isfinite(forget_bias), "forget_bias " << forget_bias);
   CURNN_CHECK_ARG(static_cast<bool>(dropout_mask) == static_cast<bool>(h_dropped),
                   "dropout_mask and h_dropped must be given together");
-  const float* mask = optional_unit_tensor(dropout_mask, dev, B, H, "dropout_mask");
-  float* hd = nullptr;
+  const Scalar* mask = optional_unit_tensor(dropout_mask, dev, B, H, "dropout_mask");
+  Scalar* hd = nullptr;
   if (mask) {
     CURNN_CHECK_TENSOR(h_dropped, dev, {B, H});
     hd = h_dropped.data();
   }
   const int b = static_cast<int>(B), hh = static_cast<int>(H);
   if (!ctx.is_cuda()) {
-    ref::lstm_cell_forward<float>(b, hh, preact.data(), bias.data(), c_prev.data(), forget_bias,
-                                  gates.data(), c.data(), h.data(), mask, hd);
+    ref::lstm_cell_forward<Scalar>(b, hh, preact.data(), bias.data(), c_prev.data(),
+                                   forget_bias, gates.data(), c.data(), h.data(), mask, hd);
     return;
   }
+  if constexpr (internal::kIsFloat<Scalar>) {
 #if CURNN_HAVE_CUDA
-  cuda::lstm_cell_forward(b, hh, preact.data(), bias.data(), c_prev.data(), forget_bias,
-                          gates.data(), c.data(), h.data(), mask, hd, ctx.stream());
+    cuda::lstm_cell_forward(b, hh, preact.data(), bias.data(), c_prev.data(), forget_bias,
+                            gates.data(), c.data(), h.data(), mask, hd, ctx.stream());
 #endif
+  } else {
+    internal::double_needs_cpu("lstm_cell_forward");
+  }
 }
 
-void lstm_cell_backward(Context& ctx, ConstTensor gates, ConstTensor c, ConstTensor c_prev,
-                        ConstTensor dh, ConstTensor dh_out, ConstTensor dropout_mask,
-                        ConstTensor dc, Tensor dpreact, Tensor dc_prev) {
+template <class Scalar>
+void lstm_cell_backward_impl(Context& ctx, TensorView<const Scalar> gates,
+                             TensorView<const Scalar> c, TensorView<const Scalar> c_prev,
+                             TensorView<const Scalar> dh, TensorView<const Scalar> dh_out,
+                             TensorView<const Scalar> dropout_mask, TensorView<const Scalar> dc,
+                             TensorView<Scalar> dpreact, TensorView<Scalar> dc_prev) {
   std::int64_t B, H;
   batch_and_hidden(c_prev, &B, &H);
   const Device dev = ctx.device();
@@ -75,20 +86,55 @@ void lstm_cell_backward(Context& ctx, ConstTensor gates, ConstTensor c, ConstTen
   CURNN_CHECK_TENSOR(c, dev, {B, H});
   CURNN_CHECK_TENSOR(dpreact, dev, {B, 4 * H});
   CURNN_CHECK_TENSOR(dc_prev, dev, {B, H});
-  const float* dh_p = optional_unit_tensor(dh, dev, B, H, "dh");
-  const float* dh_out_p = optional_unit_tensor(dh_out, dev, B, H, "dh_out");
-  const float* mask = optional_unit_tensor(dropout_mask, dev, B, H, "dropout_mask");
-  const float* dc_p = optional_unit_tensor(dc, dev, B, H, "dc");
+  const Scalar* dh_p = optional_unit_tensor(dh, dev, B, H, "dh");
+  const Scalar* dh_out_p = optional_unit_tensor(dh_out, dev, B, H, "dh_out");
+  const Scalar* mask = optional_unit_tensor(dropout_mask, dev, B, H, "dropout_mask");
+  const Scalar* dc_p = optional_unit_tensor(dc, dev, B, H, "dc");
   const int b = static_cast<int>(B), hh = static_cast<int>(H);
   if (!ctx.is_cuda()) {
-    ref::lstm_cell_backward<float>(b, hh, gates.data(), c.data(), c_prev.data(), dh_p, dh_out_p,
-                                   mask, dc_p, dpreact.data(), dc_prev.data());
+    ref::lstm_cell_backward<Scalar>(b, hh, gates.data(), c.data(), c_prev.data(), dh_p,
+                                    dh_out_p, mask, dc_p, dpreact.data(), dc_prev.data());
     return;
   }
+  if constexpr (internal::kIsFloat<Scalar>) {
 #if CURNN_HAVE_CUDA
-  cuda::lstm_cell_backward(b, hh, gates.data(), c.data(), c_prev.data(), dh_p, dh_out_p, mask, dc_p,
-                           dpreact.data(), dc_prev.data(), ctx.stream());
+    cuda::lstm_cell_backward(b, hh, gates.data(), c.data(), c_prev.data(), dh_p, dh_out_p, mask,
+                             dc_p, dpreact.data(), dc_prev.data(), ctx.stream());
 #endif
+  } else {
+    internal::double_needs_cpu("lstm_cell_backward");
+  }
+}
+
+}  // namespace
+
+void lstm_cell_forward(Context& ctx, ConstTensor preact, ConstTensor bias, ConstTensor c_prev,
+                       float forget_bias, Tensor gates, Tensor c, Tensor h,
+                       ConstTensor dropout_mask, Tensor h_dropped) {
+  lstm_cell_forward_impl<float>(ctx, preact, bias, c_prev, forget_bias, gates, c, h, dropout_mask,
+                                h_dropped);
+}
+void lstm_cell_forward(Context& ctx, TensorView<const double> preact,
+                       TensorView<const double> bias, TensorView<const double> c_prev,
+                       double forget_bias, TensorView<double> gates, TensorView<double> c,
+                       TensorView<double> h, TensorView<const double> dropout_mask,
+                       TensorView<double> h_dropped) {
+  lstm_cell_forward_impl<double>(ctx, preact, bias, c_prev, forget_bias, gates, c, h,
+                                 dropout_mask, h_dropped);
+}
+void lstm_cell_backward(Context& ctx, ConstTensor gates, ConstTensor c, ConstTensor c_prev,
+                        ConstTensor dh, ConstTensor dh_out, ConstTensor dropout_mask,
+                        ConstTensor dc, Tensor dpreact, Tensor dc_prev) {
+  lstm_cell_backward_impl<float>(ctx, gates, c, c_prev, dh, dh_out, dropout_mask, dc, dpreact,
+                                 dc_prev);
+}
+void lstm_cell_backward(Context& ctx, TensorView<const double> gates,
+                        TensorView<const double> c, TensorView<const double> c_prev,
+                        TensorView<const double> dh, TensorView<const double> dh_out,
+                        TensorView<const double> dropout_mask, TensorView<const double> dc,
+                        TensorView<double> dpreact, TensorView<double> dc_prev) {
+  lstm_cell_backward_impl<double>(ctx, gates, c, c_prev, dh, dh_out, dropout_mask, dc, dpreact,
+                                  dc_prev);
 }
 
 }  // namespace curnn::ops

@@ -5,6 +5,7 @@
 #include <cmath>
 
 #include "curnn/ref/reduce.hpp"
+#include "dispatch.hpp"
 
 #if CURNN_HAVE_CUDA
 #include "curnn/cuda/reduce.hpp"
@@ -29,9 +30,9 @@ void check_same_shape(const TensorView<A>& a, const TensorView<B>& b, const char
   CURNN_CHECK_ARG(same, what << ": shapes " << a.shape_string() << " and " << b.shape_string());
 }
 
-}  // namespace
-
-void column_sum(Context& ctx, ConstTensor x, Tensor out, bool accumulate) {
+template <class Scalar>
+void column_sum_impl(Context& ctx, TensorView<const Scalar> x, TensorView<Scalar> out,
+                     bool accumulate) {
   const Device dev = ctx.device();
   CURNN_CHECK_ARG(x.rank() == 2, "x must be [N, C], got " << x.shape_string());
   const std::int64_t N = x.dim(0), C = x.dim(1);
@@ -39,85 +40,175 @@ void column_sum(Context& ctx, ConstTensor x, Tensor out, bool accumulate) {
   CURNN_CHECK_TENSOR(x, dev, {N, C});
   CURNN_CHECK_TENSOR(out, dev, {C});
   if (!ctx.is_cuda()) {
-    ref::column_sum<float>(static_cast<int>(N), static_cast<int>(C), x.data(), out.data(),
-                           accumulate);
+    ref::column_sum<Scalar>(static_cast<int>(N), static_cast<int>(C), x.data(), out.data(),
+                            accumulate);
     return;
   }
+  if constexpr (internal::kIsFloat<Scalar>) {
 #if CURNN_HAVE_CUDA
-  const int n = static_cast<int>(N), c = static_cast<int>(C);
-  cuda::column_sum(n, c, x.data(), out.data(), accumulate,
-                   ctx.workspace(cuda::column_sum_workspace_bytes(n, c)), ctx.stream());
+    const int n = static_cast<int>(N), c = static_cast<int>(C);
+    cuda::column_sum(n, c, x.data(), out.data(), accumulate,
+                     ctx.workspace(cuda::column_sum_workspace_bytes(n, c)), ctx.stream());
 #endif
+  } else {
+    internal::double_needs_cpu("column_sum");
+  }
 }
 
-namespace {
-void sum_impl(Context& ctx, ConstTensor x, Tensor out, bool accumulate, bool squares) {
+template <class Scalar>
+void sum_impl(Context& ctx, TensorView<const Scalar> x, TensorView<Scalar> out, bool accumulate,
+              bool squares) {
   check_flat(x, ctx.device(), "x");
   CURNN_CHECK_TENSOR(out, ctx.device(), {1});
   const std::int64_t N = x.numel();
   if (!ctx.is_cuda()) {
     if (squares) {
-      ref::sum_squares<float>(N, x.data(), out.data(), accumulate);
+      ref::sum_squares<Scalar>(N, x.data(), out.data(), accumulate);
     } else {
-      ref::sum<float>(N, x.data(), out.data(), accumulate);
+      ref::sum<Scalar>(N, x.data(), out.data(), accumulate);
     }
     return;
   }
+  if constexpr (internal::kIsFloat<Scalar>) {
 #if CURNN_HAVE_CUDA
-  void* ws = ctx.workspace(cuda::sum_workspace_bytes(N));
-  if (squares) {
-    cuda::sum_squares(N, x.data(), out.data(), accumulate, ws, ctx.stream());
+    void* ws = ctx.workspace(cuda::sum_workspace_bytes(N));
+    if (squares) {
+      cuda::sum_squares(N, x.data(), out.data(), accumulate, ws, ctx.stream());
+    } else {
+      cuda::sum(N, x.data(), out.data(), accumulate, ws, ctx.stream());
+    }
+#endif
   } else {
-    cuda::sum(N, x.data(), out.data(), accumulate, ws, ctx.stream());
+    internal::double_needs_cpu("sum");
   }
-#endif
-}
-}  // namespace
-
-void sum(Context& ctx, ConstTensor x, Tensor out, bool accumulate) {
-  sum_impl(ctx, x, out, accumulate, false);
 }
 
-void sum_squares(Context& ctx, ConstTensor x, Tensor out, bool accumulate) {
-  sum_impl(ctx, x, out, accumulate, true);
-}
-
-void fill(Context& ctx, Tensor x, float value) {
+template <class Scalar>
+void fill_impl(Context& ctx, TensorView<Scalar> x, Scalar value) {
   check_flat(x, ctx.device(), "x");
-  if (!ctx.is_cuda()) return ref::fill<float>(x.numel(), x.data(), value);
+  if (!ctx.is_cuda()) return ref::fill<Scalar>(x.numel(), x.data(), value);
+  if constexpr (internal::kIsFloat<Scalar>) {
 #if CURNN_HAVE_CUDA
-  cuda::fill(x.numel(), x.data(), value, ctx.stream());
+    cuda::fill(x.numel(), x.data(), value, ctx.stream());
 #endif
+  } else {
+    internal::double_needs_cpu("fill");
+  }
 }
 
-void scale(Context& ctx, Tensor x, float alpha) {
+template <class Scalar>
+void scale_impl(Context& ctx, TensorView<Scalar> x, Scalar alpha) {
   check_flat(x, ctx.device(), "x");
-  if (!ctx.is_cuda()) return ref::scale<float>(x.numel(), x.data(), alpha);
+  if (!ctx.is_cuda()) return ref::scale<Scalar>(x.numel(), x.data(), alpha);
+  if constexpr (internal::kIsFloat<Scalar>) {
 #if CURNN_HAVE_CUDA
-  cuda::scale(x.numel(), x.data(), alpha, ctx.stream());
+    cuda::scale(x.numel(), x.data(), alpha, ctx.stream());
 #endif
+  } else {
+    internal::double_needs_cpu("scale");
+  }
 }
 
-void axpy(Context& ctx, float alpha, ConstTensor x, Tensor y) {
+template <class Scalar>
+void axpy_impl(Context& ctx, Scalar alpha, TensorView<const Scalar> x, TensorView<Scalar> y) {
   check_flat(x, ctx.device(), "x");
   check_flat(y, ctx.device(), "y");
   check_same_shape(x, y, "axpy x and y");
-  if (!ctx.is_cuda()) return ref::axpy<float>(y.numel(), alpha, x.data(), y.data());
+  if (!ctx.is_cuda()) return ref::axpy<Scalar>(y.numel(), alpha, x.data(), y.data());
+  if constexpr (internal::kIsFloat<Scalar>) {
 #if CURNN_HAVE_CUDA
-  cuda::axpy(y.numel(), alpha, x.data(), y.data(), ctx.stream());
+    cuda::axpy(y.numel(), alpha, x.data(), y.data(), ctx.stream());
 #endif
+  } else {
+    internal::double_needs_cpu("axpy");
+  }
 }
 
-void mul(Context& ctx, ConstTensor a, ConstTensor b, Tensor out) {
+template <class Scalar>
+void mul_impl(Context& ctx, TensorView<const Scalar> a, TensorView<const Scalar> b,
+              TensorView<Scalar> out) {
   check_flat(a, ctx.device(), "a");
   check_flat(b, ctx.device(), "b");
   check_flat(out, ctx.device(), "out");
   check_same_shape(a, b, "mul a and b");
   check_same_shape(a, out, "mul a and out");
-  if (!ctx.is_cuda()) return ref::mul<float>(out.numel(), a.data(), b.data(), out.data());
+  if (!ctx.is_cuda()) return ref::mul<Scalar>(out.numel(), a.data(), b.data(), out.data());
+  if constexpr (internal::kIsFloat<Scalar>) {
 #if CURNN_HAVE_CUDA
-  cuda::mul(out.numel(), a.data(), b.data(), out.data(), ctx.stream());
+    cuda::mul(out.numel(), a.data(), b.data(), out.data(), ctx.stream());
 #endif
+  } else {
+    internal::double_needs_cpu("mul");
+  }
+}
+
+template <class Scalar>
+void add_row_vector_impl(Context& ctx, TensorView<const Scalar> v, TensorView<Scalar> x) {
+  const Device dev = ctx.device();
+  CURNN_CHECK_ARG(x.rank() == 2, "x must be [N, C], got " << x.shape_string());
+  const std::int64_t N = x.dim(0), C = x.dim(1);
+  CURNN_CHECK_ARG(N <= INT_MAX && C <= INT_MAX, "x " << x.shape_string() << " is too large");
+  CURNN_CHECK_TENSOR(x, dev, {N, C});
+  CURNN_CHECK_TENSOR(v, dev, {C});
+  if (!ctx.is_cuda()) {
+    return ref::add_row_vector<Scalar>(static_cast<int>(N), static_cast<int>(C), v.data(),
+                                       x.data());
+  }
+  if constexpr (internal::kIsFloat<Scalar>) {
+#if CURNN_HAVE_CUDA
+    cuda::add_row_vector(static_cast<int>(N), static_cast<int>(C), v.data(), x.data(),
+                         ctx.stream());
+#endif
+  } else {
+    internal::double_needs_cpu("add_row_vector");
+  }
+}
+
+}  // namespace
+
+void column_sum(Context& ctx, ConstTensor x, Tensor out, bool accumulate) {
+  column_sum_impl<float>(ctx, x, out, accumulate);
+}
+void sum(Context& ctx, ConstTensor x, Tensor out, bool accumulate) {
+  sum_impl<float>(ctx, x, out, accumulate, false);
+}
+void sum_squares(Context& ctx, ConstTensor x, Tensor out, bool accumulate) {
+  sum_impl<float>(ctx, x, out, accumulate, true);
+}
+void fill(Context& ctx, Tensor x, float value) { fill_impl<float>(ctx, x, value); }
+void scale(Context& ctx, Tensor x, float alpha) { scale_impl<float>(ctx, x, alpha); }
+void axpy(Context& ctx, float alpha, ConstTensor x, Tensor y) {
+  axpy_impl<float>(ctx, alpha, x, y);
+}
+void mul(Context& ctx, ConstTensor a, ConstTensor b, Tensor out) {
+  mul_impl<float>(ctx, a, b, out);
+}
+void add_row_vector(Context& ctx, ConstTensor v, Tensor x) { add_row_vector_impl<float>(ctx, v, x); }
+
+void column_sum(Context& ctx, TensorView<const double> x, TensorView<double> out,
+                bool accumulate) {
+  column_sum_impl<double>(ctx, x, out, accumulate);
+}
+void sum(Context& ctx, TensorView<const double> x, TensorView<double> out, bool accumulate) {
+  sum_impl<double>(ctx, x, out, accumulate, false);
+}
+void sum_squares(Context& ctx, TensorView<const double> x, TensorView<double> out,
+                 bool accumulate) {
+  sum_impl<double>(ctx, x, out, accumulate, true);
+}
+void fill(Context& ctx, TensorView<double> x, double value) { fill_impl<double>(ctx, x, value); }
+void scale(Context& ctx, TensorView<double> x, double alpha) {
+  scale_impl<double>(ctx, x, alpha);
+}
+void axpy(Context& ctx, double alpha, TensorView<const double> x, TensorView<double> y) {
+  axpy_impl<double>(ctx, alpha, x, y);
+}
+void mul(Context& ctx, TensorView<const double> a, TensorView<const double> b,
+         TensorView<double> out) {
+  mul_impl<double>(ctx, a, b, out);
+}
+void add_row_vector(Context& ctx, TensorView<const double> v, TensorView<double> x) {
+  add_row_vector_impl<double>(ctx, v, x);
 }
 
 bool all_finite(Context& ctx, ConstTensor x) {

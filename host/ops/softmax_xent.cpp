@@ -76,7 +76,7 @@ void softmax_xent_impl(Context& ctx, TensorView<const Scalar> logits, ConstIds t
                               targets.data(), loss.data(), d, grad_scale, p);
     return;
   }
-  if constexpr (detail::kIsFloat<Scalar>) {
+  if constexpr (internal::kIsFloat<Scalar>) {
 #if CURNN_HAVE_CUDA
     cuda::softmax_xent(static_cast<int>(N), static_cast<int>(V), logits.data(), targets.data(),
                        loss.data(), d, grad_scale, p, ctx.stream());
@@ -84,7 +84,7 @@ void softmax_xent_impl(Context& ctx, TensorView<const Scalar> logits, ConstIds t
     no_cuda_backend();
 #endif
   } else {
-    detail::double_needs_cpu("softmax_xent");
+    internal::double_needs_cpu("softmax_xent");
   }
 }
 

@@ -24,4 +24,16 @@ void lstm_cell_backward(Context& ctx, ConstTensor gates, ConstTensor c, ConstTen
                         ConstTensor dh, ConstTensor dh_out, ConstTensor dropout_mask,
                         ConstTensor dc, Tensor dpreact, Tensor dc_prev);
 
+// float64, on the CPU backend only (gradient checks of engines).
+void lstm_cell_forward(Context& ctx, TensorView<const double> preact,
+                       TensorView<const double> bias, TensorView<const double> c_prev,
+                       double forget_bias, TensorView<double> gates, TensorView<double> c,
+                       TensorView<double> h, TensorView<const double> dropout_mask = {},
+                       TensorView<double> h_dropped = {});
+void lstm_cell_backward(Context& ctx, TensorView<const double> gates,
+                        TensorView<const double> c, TensorView<const double> c_prev,
+                        TensorView<const double> dh, TensorView<const double> dh_out,
+                        TensorView<const double> dropout_mask, TensorView<const double> dc,
+                        TensorView<double> dpreact, TensorView<double> dc_prev);
+
 }  // namespace curnn::ops

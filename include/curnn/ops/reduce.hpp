@@ -27,4 +27,21 @@ void mul(Context& ctx, ConstTensor a, ConstTensor b, Tensor out);
 // True when x (any shape) holds no NaN or Inf. Synchronizes ctx (the result is on the host).
 bool all_finite(Context& ctx, ConstTensor x);
 
+// x [N, C] += v [C] on every row (bias of a dense layer).
+void add_row_vector(Context& ctx, ConstTensor v, Tensor x);
+
+// float64, on the CPU backend only (gradient checks of engines).
+void column_sum(Context& ctx, TensorView<const double> x, TensorView<double> out,
+                bool accumulate);
+void sum(Context& ctx, TensorView<const double> x, TensorView<double> out,
+         bool accumulate = false);
+void sum_squares(Context& ctx, TensorView<const double> x, TensorView<double> out,
+                 bool accumulate = false);
+void fill(Context& ctx, TensorView<double> x, double value);
+void scale(Context& ctx, TensorView<double> x, double alpha);
+void axpy(Context& ctx, double alpha, TensorView<const double> x, TensorView<double> y);
+void mul(Context& ctx, TensorView<const double> a, TensorView<const double> b,
+         TensorView<double> out);
+void add_row_vector(Context& ctx, TensorView<const double> v, TensorView<double> x);
+
 }  // namespace curnn::ops

@@ -4,6 +4,7 @@
 //   sum_squares: out[0] (+)= sum_i x[i]^2            (global-norm gradient clipping)
 //   fill: x[i] = value;  scale: x[i] *= alpha;  axpy: y[i] += alpha * x[i];
 //   mul: out[i] = a[i] * b[i];  all_finite: no NaN or Inf in x.
+//   add_row_vector: x[n, c] += v[c]                  (the bias of a dense layer)
 // The reductions accumulate in double, whatever T, so the CPU backend is at least as accurate as
 // the kernels. Tests: tests/reduce_test.cpp (gradient checks, semantics),
 // tests/reduce_cuda_test.cpp.
@@ -70,6 +71,13 @@ bool all_finite(std::int64_t N, const T* x) {
   for (std::int64_t i = 0; i < N; ++i)
     if (!std::isfinite(x[i])) return false;
   return true;
+}
+
+// x [N, C] += v [C] on every row.
+template <class T>
+void add_row_vector(int N, int C, const T* v, T* x) {
+  for (int n = 0; n < N; ++n)
+    for (int c = 0; c < C; ++c) x[static_cast<std::int64_t>(n) * C + c] += v[c];
 }
 
 }  // namespace curnn::ref
