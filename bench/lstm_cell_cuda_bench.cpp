@@ -1,8 +1,8 @@
 // LSTM cell pointwise kernels through ops:: at the experiments' shapes: PTB (B 20, H 200 / 650 /
 // 1500), BiLSTM MNIST (B 128, H 256), and a large batch (B 1024, H 1500) where bandwidth shows;
 // B 1024, H 1499 runs the scalar (non-float4) path at the same size. At B 20 the work is a few
-// hundred KB, so these times are launch latency, not bandwidth. L2 is flushed before each timed
-// iteration. GB/s counts the bytes that must move:
+// hundred KB, so these times are launch latency, not bandwidth. L2 is flushed (read over) before
+// each timed iteration. GB/s counts the bytes that must move:
 //   forward  (4BH preact + 4H bias + BH c_prev) read + (4BH gates + BH c + BH h) written
 //            [+ BH mask read + BH h_dropped written]
 //   backward (4BH gates + BH c + BH c_prev + BH dh + BH dh_out + BH dc [+ BH mask]) read
@@ -32,7 +32,7 @@ void BM_LstmCellForward(benchmark::State& state) {
   auto m = bench::random_device_buffer(units, 0, 2, 4);
   Buffer<float> gates(Device::CUDA, 4 * units), c(Device::CUDA, units), h(Device::CUDA, units),
       hd(Device::CUDA, units);
-  bench::L2Flush flush;
+  bench::L2Flush flush(ctx);
   auto run = [&] {
     ops::lstm_cell_forward(ctx, preact.view({B, 4 * H}), bias.view({4 * H}), c_prev.view({B, H}),
                            0.f, gates.view({B, 4 * H}), c.view({B, H}), h.view({B, H}),
@@ -41,7 +41,7 @@ void BM_LstmCellForward(benchmark::State& state) {
   };
   run();  // warm-up
   for (auto _ : state) {
-    flush(ctx.stream());
+    flush();
     bench::CudaEventTimer timer(ctx.stream());
     run();
     state.SetIterationTime(timer.seconds());
@@ -66,7 +66,7 @@ void BM_LstmCellBackward(benchmark::State& state) {
   auto dc = bench::random_device_buffer(units, -1, 1, 6);
   auto m = bench::random_device_buffer(units, 0, 2, 7);
   Buffer<float> dpreact(Device::CUDA, 4 * units), dc_prev(Device::CUDA, units);
-  bench::L2Flush flush;
+  bench::L2Flush flush(ctx);
   auto run = [&] {
     ops::lstm_cell_backward(ctx, gates.view({B, 4 * H}), c.view({B, H}), c_prev.view({B, H}),
                             dh.view({B, H}), dh_out.view({B, H}),
@@ -75,7 +75,7 @@ void BM_LstmCellBackward(benchmark::State& state) {
   };
   run();
   for (auto _ : state) {
-    flush(ctx.stream());
+    flush();
     bench::CudaEventTimer timer(ctx.stream());
     run();
     state.SetIterationTime(timer.seconds());

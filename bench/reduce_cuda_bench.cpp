@@ -1,8 +1,8 @@
 // Deterministic reductions through ops::: column_sum at the engine's bias-gradient shapes
 // (T*B rows x 4H or V columns) and sum / sum_squares over 1M to 64M floats; axpy for the
 // elementwise path. L2 is flushed before each timed iteration. GB/s counts the bytes that must
-// move: column_sum N*C*4 read + C*4 written (x2 with accumulate's read of out, ignored here);
-// sum N*4 read; axpy 3*N*4 (x, y read; y written). Small shapes are launch-latency bound.
+// move: column_sum N*C*4 read + C*4 written (accumulate = false); sum N*4 read; axpy 3*N*4 (x, y
+// read; y written). Small shapes are launch-latency bound.
 #include <benchmark/benchmark.h>
 
 #include "curnn/context.hpp"
@@ -16,10 +16,10 @@ namespace {
 // Times `run` (one op on ctx's stream) per iteration, after a warm-up, with a cold L2.
 template <class Run>
 void time_op(benchmark::State& state, Context& ctx, Run run) {
-  bench::L2Flush flush;
+  bench::L2Flush flush(ctx);
   run();
   for (auto _ : state) {
-    flush(ctx.stream());
+    flush();
     bench::CudaEventTimer timer(ctx.stream());
     run();
     state.SetIterationTime(timer.seconds());

@@ -16,13 +16,19 @@
 //   depends only on (N, C), so results are bitwise reproducible.
 // - sum / sum_squares / all_finite: pass 1 has a grid of G <= 1024 blocks (G depends only on N)
 //   striding over 4-element groups; each thread accumulates its groups in order, a block tree
-//   (kernels/common.cuh block_sum) gives G partials; pass 2 (one block) sums them in a fixed
+//   (common.cuh's block_sum, in double) gives G partials; pass 2 (one block) sums them in a fixed
 //   order. With G == 1, pass 1 writes the result itself. A group is loaded as one float4 when x is
 //   16-byte aligned and as four floats otherwise, in the same order, so the result does not depend
-//   on alignment either. Floats are accumulated in float: each thread holds a partial of at most
-//   ~N/262144 elements, then log2 trees, so the error grows like log(N) eps, not N eps.
+//   on alignment either.
 // - elementwise: grid-stride over float4 groups when every pointer is 16-byte aligned, scalars
 //   otherwise; a tail of N % 4 elements is handled by the first threads of block 0.
+// Accumulation is in double everywhere (per thread, in the trees and in the partials), rounded to
+// float once at the end: the result is within about one float rounding of the exact sum however
+// much the terms cancel, as the reference (which also sums in double). FP64 adds cost nothing
+// next to the loads in these memory-bound kernels.
+// Measured on an H100 SXM (cold L2, bench/reduce_cuda_bench.cpp): sum of 64M floats 2.8 TB/s,
+// of 10M 1.8 TB/s (22 us); column_sum [8192, 8192] 2.7 TB/s, the bias-gradient shapes
+// [700, 2600..10000] 12-19 us (two launches: latency, not bandwidth).
 #include <cstdint>
 
 #include "common.cuh"
@@ -32,7 +38,30 @@
 namespace curnn::cuda {
 namespace {
 
-using detail::block_sum;
+using detail::kFullMask;
+
+__device__ __forceinline__ double warp_sum_f64(double v) {
+#pragma unroll
+  for (int o = 16; o > 0; o >>= 1) v += __shfl_xor_sync(kFullMask, v, o);
+  return v;
+}
+
+// Sum over the block in double (common.cuh's block_sum, for doubles); every thread gets it.
+// `scratch` holds >= 32 doubles in shared memory; blockDim.x is a multiple of 32.
+__device__ __forceinline__ double block_sum_f64(double v, double* scratch) {
+  const int lane = threadIdx.x & 31, warp = threadIdx.x >> 5, warps = blockDim.x >> 5;
+  v = warp_sum_f64(v);
+  __syncthreads();  // scratch may still be read by a previous call
+  if (lane == 0) scratch[warp] = v;
+  __syncthreads();
+  v = lane < warps ? scratch[lane] : 0.0;
+  return warp_sum_f64(v);
+}
+
+// out = s, or out += s, rounded to float once.
+__device__ __forceinline__ void write_result(float* out, double s, bool accumulate) {
+  *out = static_cast<float>(accumulate ? static_cast<double>(*out) + s : s);
+}
 
 bool aligned16(const void* p) {
   return reinterpret_cast<std::uintptr_t>(p) % 16 == 0;
@@ -65,43 +94,50 @@ ColumnSumPlan plan_column_sum(int N, int C) {
 
 // x [N, C]. Block (tile, chunk) sums rows [chunk * rows_per_chunk, ...) of columns
 // [tile * 32, tile * 32 + 32). With one chunk it writes out [C] (accumulate or not); else it
-// writes partials [chunks, C].
+// writes double partials [chunks, C].
 __global__ void __launch_bounds__(kColTile* kRowLanes)
     column_sum_kernel(int N, int C, int rows_per_chunk, const float* __restrict__ x,
-                      float* __restrict__ dst, bool accumulate) {
-  __shared__ float lanes[kRowLanes][kColTile + 1];
+                      float* __restrict__ out, double* __restrict__ partials, bool accumulate) {
+  __shared__ double lanes[kRowLanes][kColTile + 1];
   const int col = blockIdx.x * kColTile + threadIdx.x;
   const int begin = blockIdx.y * rows_per_chunk;
   const int end = min(N, begin + rows_per_chunk);
-  float acc = 0.f;
+  double acc = 0.0;
   if (col < C) {
-    const float* p = x + static_cast<std::int64_t>(begin) * C + col;
+    // Rows begin + threadIdx.y, + 8, + 16, ...: four loads in flight, then one at a time.
     const std::int64_t stride = static_cast<std::int64_t>(kRowLanes) * C;
-    p += static_cast<std::int64_t>(threadIdx.y) * C;
-#pragma unroll 4
-    for (int r = begin + threadIdx.y; r < end; r += kRowLanes, p += stride) acc += *p;
+    const float* p = x + static_cast<std::int64_t>(begin + threadIdx.y) * C + col;
+    int r = begin + threadIdx.y;
+    for (; r + 3 * kRowLanes < end; r += 4 * kRowLanes, p += 4 * stride) {
+      float v[4];
+#pragma unroll
+      for (int k = 0; k < 4; ++k) v[k] = p[k * stride];
+#pragma unroll
+      for (int k = 0; k < 4; ++k) acc += v[k];
+    }
+    for (; r < end; r += kRowLanes, p += stride) acc += *p;
   }
   lanes[threadIdx.y][threadIdx.x] = acc;  // every lane writes, so every slot read is initialised
   __syncthreads();
   if (threadIdx.y != 0 || col >= C) return;
-  float s = 0.f;
+  double s = 0.0;
 #pragma unroll
   for (int l = 0; l < kRowLanes; ++l) s += lanes[l][threadIdx.x];
   if (gridDim.y == 1) {
-    dst[col] = accumulate ? dst[col] + s : s;
+    write_result(out + col, s, accumulate);
   } else {
-    dst[static_cast<std::int64_t>(blockIdx.y) * C + col] = s;
+    partials[static_cast<std::int64_t>(blockIdx.y) * C + col] = s;
   }
 }
 
 // partials [chunks, C] -> out [C], summed in chunk order.
-__global__ void column_sum_finalize_kernel(int chunks, int C, const float* __restrict__ partials,
+__global__ void column_sum_finalize_kernel(int chunks, int C, const double* __restrict__ partials,
                                            float* __restrict__ out, bool accumulate) {
   const int col = blockIdx.x * blockDim.x + threadIdx.x;
   if (col >= C) return;
-  float s = 0.f;
+  double s = 0.0;
   for (int k = 0; k < chunks; ++k) s += partials[static_cast<std::int64_t>(k) * C + col];
-  out[col] = accumulate ? out[col] + s : s;
+  write_result(out + col, s, accumulate);
 }
 
 // ---- sum, sum_squares, all_finite
@@ -112,13 +148,15 @@ constexpr int kMaxSumBlocks = 1024;
 constexpr std::int64_t kMinGroupsPerThread = 4;  // 16 elements per thread before adding blocks
 
 struct Identity {
-  __device__ __forceinline__ float operator()(float v) const { return v; }
+  __device__ __forceinline__ double operator()(float v) const { return v; }
 };
 struct Square {
-  __device__ __forceinline__ float operator()(float v) const { return v * v; }
+  __device__ __forceinline__ double operator()(float v) const {
+    return static_cast<double>(v) * v;  // exact in double
+  }
 };
 struct NonFinite {
-  __device__ __forceinline__ float operator()(float v) const { return isfinite(v) ? 0.f : 1.f; }
+  __device__ __forceinline__ double operator()(float v) const { return isfinite(v) ? 0.0 : 1.0; }
 };
 
 int sum_blocks(std::int64_t N) {
@@ -127,46 +165,60 @@ int sum_blocks(std::int64_t N) {
   return static_cast<int>(b < 1 ? 1 : (b > kMaxSumBlocks ? kMaxSumBlocks : b));
 }
 
+// Group q = x[4q .. 4q+3]: one 128-bit load when x is 16-byte aligned, else four 32-bit loads.
+template <bool kAligned>
+__device__ __forceinline__ float4 load_group(const float* __restrict__ x, std::int64_t q) {
+  if constexpr (kAligned) {
+    return reinterpret_cast<const float4*>(x)[q];
+  } else {
+    return make_float4(x[4 * q], x[4 * q + 1], x[4 * q + 2], x[4 * q + 3]);
+  }
+}
+
 // Pass 1 over x [N] as groups of 4 elements (group q = x[4q .. 4q+3]) plus a tail of N % 4.
-// With one block, result[0] is the total (accumulate or not); otherwise result[blockIdx.x] is
-// this block's partial.
+// With one block it writes out[0] (accumulate or not); otherwise partials[blockIdx.x], this block's
+// double partial.
 template <class Transform, bool kAligned>
 __global__ void __launch_bounds__(kSumThreads)
-    sum_kernel(std::int64_t N, const float* __restrict__ x, float* __restrict__ result,
-               bool accumulate) {
-  __shared__ float scratch[32];
+    sum_kernel(std::int64_t N, const float* __restrict__ x, float* __restrict__ out,
+               double* __restrict__ partials, bool accumulate) {
+  __shared__ double scratch[32];
   const Transform t;
   const std::int64_t groups = N / 4;
-  float acc = 0.f;
-  for (std::int64_t q = static_cast<std::int64_t>(blockIdx.x) * blockDim.x + threadIdx.x;
-       q < groups; q += static_cast<std::int64_t>(gridDim.x) * blockDim.x) {
-    float4 v;
-    if (kAligned) {
-      v = reinterpret_cast<const float4*>(x)[q];
-    } else {
-      v = make_float4(x[4 * q], x[4 * q + 1], x[4 * q + 2], x[4 * q + 3]);
-    }
+  const std::int64_t stride = static_cast<std::int64_t>(gridDim.x) * blockDim.x;
+  std::int64_t q = static_cast<std::int64_t>(blockIdx.x) * blockDim.x + threadIdx.x;
+  double acc = 0.0;
+  // Groups q, q + stride, ...: four loads in flight per thread, then the rest one at a time.
+  for (; q + 3 * stride < groups; q += 4 * stride) {
+    float4 v[4];
+#pragma unroll
+    for (int k = 0; k < 4; ++k) v[k] = load_group<kAligned>(x, q + k * stride);
+#pragma unroll
+    for (int k = 0; k < 4; ++k) acc += t(v[k].x) + t(v[k].y) + t(v[k].z) + t(v[k].w);
+  }
+  for (; q < groups; q += stride) {
+    const float4 v = load_group<kAligned>(x, q);
     acc += t(v.x) + t(v.y) + t(v.z) + t(v.w);
   }
   if (blockIdx.x == 0 && threadIdx.x < N - 4 * groups) acc += t(x[4 * groups + threadIdx.x]);
-  const float s = block_sum(acc, scratch);
+  const double s = block_sum_f64(acc, scratch);
   if (threadIdx.x != 0) return;
   if (gridDim.x == 1) {
-    result[0] = accumulate ? result[0] + s : s;
+    write_result(out, s, accumulate);
   } else {
-    result[blockIdx.x] = s;
+    partials[blockIdx.x] = s;
   }
 }
 
 // Pass 2: partials [G] -> out[0], one block, fixed order.
 __global__ void __launch_bounds__(kSumThreads)
-    sum_partials_kernel(int G, const float* __restrict__ partials, float* __restrict__ out,
+    sum_partials_kernel(int G, const double* __restrict__ partials, float* __restrict__ out,
                         bool accumulate) {
-  __shared__ float scratch[32];
-  float acc = 0.f;
+  __shared__ double scratch[32];
+  double acc = 0.0;
   for (int i = threadIdx.x; i < G; i += blockDim.x) acc += partials[i];
-  const float s = block_sum(acc, scratch);
-  if (threadIdx.x == 0) out[0] = accumulate ? out[0] + s : s;
+  const double s = block_sum_f64(acc, scratch);
+  if (threadIdx.x == 0) write_result(out, s, accumulate);
 }
 
 template <class Transform>
@@ -180,14 +232,12 @@ void reduce_all(std::int64_t N, const float* x, float* out, bool accumulate, voi
     return;
   }
   const int G = sum_blocks(N);
-  float* partials = static_cast<float*>(workspace);
+  double* partials = static_cast<double*>(workspace);
   CURNN_CHECK_ARG(G == 1 || partials, "null workspace");
-  float* dst = G == 1 ? out : partials;
-  const bool acc = G == 1 && accumulate;
   if (aligned16(x)) {
-    sum_kernel<Transform, true><<<G, kSumThreads, 0, stream>>>(N, x, dst, acc);
+    sum_kernel<Transform, true><<<G, kSumThreads, 0, stream>>>(N, x, out, partials, accumulate);
   } else {
-    sum_kernel<Transform, false><<<G, kSumThreads, 0, stream>>>(N, x, dst, acc);
+    sum_kernel<Transform, false><<<G, kSumThreads, 0, stream>>>(N, x, out, partials, accumulate);
   }
   CURNN_CUDA_CHECK_LAUNCH();
   if (G > 1) {
@@ -268,7 +318,7 @@ void map(std::int64_t N, const float* in0, const float* in1, float* out, Op op,
 std::size_t column_sum_workspace_bytes(int N, int C) {
   if (N <= 0 || C <= 0) return 0;
   const ColumnSumPlan p = plan_column_sum(N, C);
-  return p.chunks > 1 ? static_cast<std::size_t>(p.chunks) * C * sizeof(float) : 0;
+  return p.chunks > 1 ? static_cast<std::size_t>(p.chunks) * C * sizeof(double) : 0;
 }
 
 void column_sum(int N, int C, const float* x, float* out, bool accumulate, void* workspace,
@@ -282,11 +332,11 @@ void column_sum(int N, int C, const float* x, float* out, bool accumulate, void*
   }
   CURNN_CHECK_ARG(x, "null x");
   const ColumnSumPlan p = plan_column_sum(N, C);
-  float* partials = static_cast<float*>(workspace);
+  double* partials = static_cast<double*>(workspace);
   CURNN_CHECK_ARG(p.chunks == 1 || partials, "null workspace");
   const dim3 grid(p.tiles, p.chunks), block(kColTile, kRowLanes);
-  column_sum_kernel<<<grid, block, 0, stream>>>(N, C, p.rows_per_chunk, x,
-                                                p.chunks == 1 ? out : partials, accumulate);
+  column_sum_kernel<<<grid, block, 0, stream>>>(N, C, p.rows_per_chunk, x, out, partials,
+                                                accumulate);
   CURNN_CUDA_CHECK_LAUNCH();
   if (p.chunks > 1) {
     constexpr int kThreads = 256;
@@ -298,7 +348,7 @@ void column_sum(int N, int C, const float* x, float* out, bool accumulate, void*
 
 std::size_t sum_workspace_bytes(std::int64_t N) {
   const int G = N > 0 ? sum_blocks(N) : 1;
-  return G > 1 ? static_cast<std::size_t>(G) * sizeof(float) : 0;
+  return G > 1 ? static_cast<std::size_t>(G) * sizeof(double) : 0;
 }
 
 void sum(std::int64_t N, const float* x, float* out, bool accumulate, void* workspace,
