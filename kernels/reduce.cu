@@ -5,6 +5,7 @@
 //   sum_squares  out[0] (+)= sum_i x[i]^2      x [N]       (global-norm clipping)
 //   all_finite   no NaN/Inf in x: the same reduction over (isfinite(x[i]) ? 0 : 1)
 //   fill, scale, axpy (y += alpha x), mul (out = a * b): elementwise
+//   add_row_vector x[n, c] += v[c]            x [N, C]    (the bias of a dense layer)
 // The spec is include/curnn/ref/reduce.hpp; tests: tests/reduce_test.cpp (reference) and
 // tests/reduce_cuda_test.cpp (these kernels against it, bitwise reproducibility).
 //
@@ -375,6 +376,27 @@ void axpy(std::int64_t N, float alpha, const float* x, float* y, cudaStream_t st
 
 void mul(std::int64_t N, const float* a, const float* b, float* out, cudaStream_t stream) {
   map(N, a, b, out, MulOp{}, stream);
+}
+
+// One thread per element of x [N, C], grid-stride; v [C] is read through the read-only path
+// (it stays in L1/L2: C floats for N*C elements).
+__global__ void add_row_vector_kernel(std::int64_t total, int C, const float* __restrict__ v,
+                                      float* __restrict__ x) {
+  for (std::int64_t i = blockIdx.x * static_cast<std::int64_t>(blockDim.x) + threadIdx.x;
+       i < total; i += static_cast<std::int64_t>(gridDim.x) * blockDim.x) {
+    x[i] += __ldg(v + i % C);
+  }
+}
+
+void add_row_vector(int N, int C, const float* v, float* x, cudaStream_t stream) {
+  CURNN_CHECK_ARG(N >= 0 && C >= 0, "add_row_vector: N=" << N << " C=" << C);
+  const std::int64_t total = static_cast<std::int64_t>(N) * C;
+  if (total == 0) return;
+  CURNN_CHECK_ARG(v && x, "add_row_vector: null pointer");
+  constexpr int kThreads = 256;
+  add_row_vector_kernel<<<detail::grid_for(total, kThreads), kThreads, 0, stream>>>(total, C, v,
+                                                                                     x);
+  CURNN_CUDA_CHECK_LAUNCH();
 }
 
 // Workspace: the count at offset 0 (16 bytes), then the partials of the reduction.

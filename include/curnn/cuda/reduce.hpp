@@ -30,6 +30,9 @@ void scale(std::int64_t N, float* x, float alpha, cudaStream_t stream);
 void axpy(std::int64_t N, float alpha, const float* x, float* y, cudaStream_t stream);
 void mul(std::int64_t N, const float* a, const float* b, float* out, cudaStream_t stream);
 
+// x [N, C] += v [C] on every row.
+void add_row_vector(int N, int C, const float* v, float* x, cudaStream_t stream);
+
 // True when x [N] holds no NaN or Inf. Synchronizes `stream` (the result goes to the host).
 std::size_t all_finite_workspace_bytes(std::int64_t N);
 bool all_finite(std::int64_t N, const float* x, void* workspace, cudaStream_t stream);
