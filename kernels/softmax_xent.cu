@@ -238,7 +238,7 @@ __global__ void __launch_bounds__(1024)
           }
           if (d) {
             float4 g = make_float4(e.x * d_scale, e.y * d_scale, e.z * d_scale, e.w * d_scale);
-            const unsigned k = static_cast<unsigned>(t - sp.quad_begin(qu));
+            const unsigned k = static_cast<unsigned>(t) - static_cast<unsigned>(sp.quad_begin(qu));
             if (k < 4u) {  // the target is in this quad (never for an invalid target)
               g.x = k == 0 ? e.x * d_scale - grad_scale : g.x;
               g.y = k == 1 ? e.y * d_scale - grad_scale : g.y;

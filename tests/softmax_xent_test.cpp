@@ -165,7 +165,7 @@ TEST(SoftmaxXent, TargetOutOfRangeIsAnArgumentErrorAndWritesNothing) {
   Context ctx = Context::cpu();
   const int N = 3, V = 5;
   const auto x = test::random_logits(N, V, 1.0, 0.0, 71);
-  for (const std::int32_t bad : {-1, V, 1 << 30}) {
+  for (const std::int32_t bad : {-1, V, 1 << 30, std::numeric_limits<std::int32_t>::min()}) {
     const std::vector<std::int32_t> t = {0, bad, 4};
     std::vector<float> loss(N, kNaN), d(N * V, kNaN);
     EXPECT_THROW(ops::softmax_xent(ctx, ConstTensor(x.data(), {N, V}, Device::CPU),
