@@ -13,12 +13,19 @@
 //   1. nce_example_kernel: one block per example b, 9 warps. Warps 0-7 take the sampled
 //      classes, G at a time (G = 8 rows of up to 128 floats in flight per warp, fewer for
 //      larger E): the rows go straight from global memory (L2) into registers, lane-strided
-//      (lane <-> columns e, e+32, ...), the G dot products with x_b are warp-reduced, and the
-//      same registers give the warp's share of dx_b. Warp 8 takes the true class (logit,
-//      dw_true_b, db_true_b, its dx_b term). The 9 partial dx_b rows and loss terms meet in
-//      shared memory and are added in warp order. g_bs goes to a [B, S] workspace.
-//      Versions: v1 (one warp per example, rows staged through shared memory) ran 18 us at the
-//      book's sizes; this layout replaced it (bench/nce_cuda_bench.cpp).
+//      (lane <-> columns e, e+32, ...), the G dot products with x_b are reduced together by a
+//      butterfly that leaves each row's sum in 32 / G lanes, so the sigmoid / cross-entropy of the
+//      G rows run in parallel across lanes; g is shuffled back and the same registers give the
+//      warp's share of dx_b. Warp 8 takes the true class (logit, dw_true_b, db_true_b, its dx_b
+//      term). The 9 partial dx_b rows and loss terms meet in shared memory and are added in warp
+//      order. g_bs goes to a [B, S] workspace.
+//      Versions (H100, book sizes, ncu gpu__time_duration): v1, one warp per example with rows
+//      staged through shared memory: 18.2 us; v2, this layout with 8 separate warp sums and the
+//      nonlinearities on every lane: 11.6 us (both with ncu's flushed caches and base clocks;
+//      v2 with warm caches and boost clocks: 9.3 us, ~1,200 instructions per warp, stalled on
+//      dependent latencies); v3 (this one): the butterfly multi-row reduction, which computes
+//      each nonlinearity once instead of 32 times (predicted to about halve the instructions
+//      per warp; not yet measured on a device).
 //   2. nce_sampled_grad_kernel (backward only): block (s, 32 columns); warp w sums the examples
 //      b = w, w+16, ... and the 16 partial sums are combined in warp order. It is launched with
 //      programmatic dependent launch (sm_90): its blocks start while kernel 1 runs and wait in
@@ -81,15 +88,16 @@ __device__ __forceinline__ void wait_for_previous_grid() {
 #endif
 }
 
-// Row `id` of weights, lane-strided into r[k] = w[id][lane + 32k] (0 past E; NaN if !ok).
+// Row `id` of weights, lane-strided: r[k] = w[id][lane + 32k]; 0 past E or when !present (no
+// such row), NaN when !ok (an id outside [0, V), never dereferenced).
 template <int R>
-__device__ __forceinline__ void load_row(const NceArgs& a, int id, bool ok, int lane,
+__device__ __forceinline__ void load_row(const NceArgs& a, int id, bool ok, bool present, int lane,
                                          float (&r)[R]) {
-  const float* row = a.weights + static_cast<std::size_t>(ok ? id : 0) * a.E;
+  const float* row = a.weights + static_cast<std::size_t>(ok && present ? id : 0) * a.E;
 #pragma unroll
   for (int k = 0; k < R; ++k) {
     const int e = lane + 32 * k;
-    r[k] = e < a.E ? (ok ? row[e] : quiet_nan()) : 0.f;
+    r[k] = e < a.E && present ? (ok ? row[e] : quiet_nan()) : 0.f;
   }
 }
 
@@ -99,6 +107,38 @@ __device__ __forceinline__ float lane_dot(const float (&u)[R], const float (&v)[
 #pragma unroll
   for (int k = 0; k < R; ++k) s += u[k] * v[k];
   return s;
+}
+
+// Sums v[j] over the warp for G rows at once (G a power of two <= 32) with a butterfly that
+// halves the rows at each step: G - 1 + log2(32 / G) shuffles instead of 5 G. Returns the sum of
+// row `row` = row_of_lane(lane) (every lane of the same row gets it).
+template <int G>
+__device__ __forceinline__ float multi_warp_sum(float (&v)[G], int lane, int& row) {
+  row = 0;
+#pragma unroll
+  for (int n = G, off = 16; n > 1; n >>= 1, off >>= 1) {
+    const bool upper = (lane & off) != 0;  // upper lanes keep rows [n/2, n), lower [0, n/2)
+#pragma unroll
+    for (int i = 0; i < n / 2; ++i) {
+      const float keep = upper ? v[i + n / 2] : v[i];
+      const float send = upper ? v[i] : v[i + n / 2];
+      v[i] = keep + __shfl_xor_sync(detail::kFullMask, send, off);
+    }
+    if (upper) row += n / 2;
+  }
+#pragma unroll
+  for (int off = 16 / G; off > 0; off >>= 1) v[0] += __shfl_xor_sync(detail::kFullMask, v[0], off);
+  return v[0];
+}
+// The lowest lane that multi_warp_sum<G> gives row j.
+template <int G>
+__device__ __forceinline__ int lane_of_row(int j) {
+  int lane = 0;
+#pragma unroll
+  for (int n = G, off = 16; n > 1; n >>= 1, off >>= 1) {
+    if (j >= n / 2) lane |= off, j -= n / 2;
+  }
+  return lane;
 }
 
 // Kernel 1: one block per example. Dynamic shared memory: dx_part [kExampleWarps, E] and
@@ -129,11 +169,11 @@ __global__ void __launch_bounds__(kExampleThreads) nce_example_kernel(const NceA
     const int label = a.labels[b];
     const bool ok = id_ok(label, a.V);
     float wy[R];
-    load_row<R>(a, label, ok, lane, wy);
+    load_row<R>(a, label, ok, true, lane, wy);
     const float offset = (ok ? a.biases[label] : quiet_nan()) - a.log_q_true[b];
     const float logit = detail::warp_sum(lane_dot<R>(xr, wy)) + offset;
     const float g_true = a.grad_scale * (math::sigmoid(logit) - 1.f);
-    loss_w = math::sigmoid_cross_entropy(logit, 1.f);
+    if (lane == 0) loss_w = math::sigmoid_cross_entropy(logit, 1.f);
 #pragma unroll
     for (int k = 0; k < R; ++k) dxp[k] = g_true * wy[k];
     if (backward) {
@@ -160,19 +200,25 @@ __global__ void __launch_bounds__(kExampleThreads) nce_example_kernel(const NceA
 #pragma unroll
       for (int j = 0; j < G; ++j) {
         const int id = __shfl_sync(detail::kFullMask, id_lane, j);
-        load_row<R>(a, id, s0 + j < S && id_ok(id, a.V), lane, w[j]);
+        load_row<R>(a, id, id_ok(id, a.V), s0 + j < S, lane, w[j]);
         dot[j] = lane_dot<R>(xr, w[j]);
+      }
+      // Row sums: lane -> row j; each row's nonlinearity is computed once per 32/G lanes, in
+      // parallel over the rows, and g is broadcast back for dx.
+      int j_lane = 0;
+      const float logit = multi_warp_sum<G>(dot, lane, j_lane) +
+                          __shfl_sync(detail::kFullMask, offset_lane, j_lane);
+      const bool row_valid = s0 + j_lane < S;
+      const float g = row_valid ? a.grad_scale * math::sigmoid(logit) : 0.f;
+      if (row_valid && lane == lane_of_row<G>(j_lane)) {
+        loss_w += math::sigmoid_cross_entropy(logit, 0.f);
+        if (backward) a.g[static_cast<std::size_t>(b) * S + s0 + j_lane] = g;
       }
 #pragma unroll
       for (int j = 0; j < G; ++j) {
-        if (s0 + j >= S) break;  // warp-uniform
-        const float logit =
-            detail::warp_sum(dot[j]) + __shfl_sync(detail::kFullMask, offset_lane, j);
-        const float g = a.grad_scale * math::sigmoid(logit);
-        loss_w += math::sigmoid_cross_entropy(logit, 0.f);
-        if (backward && lane == j) a.g[static_cast<std::size_t>(b) * S + s0 + j] = g;
+        const float gj = __shfl_sync(detail::kFullMask, g, lane_of_row<G>(j));
 #pragma unroll
-        for (int k = 0; k < R; ++k) dxp[k] += g * w[j][k];
+        for (int k = 0; k < R; ++k) dxp[k] += gj * w[j][k];
       }
     }
   }
@@ -182,6 +228,7 @@ __global__ void __launch_bounds__(kExampleThreads) nce_example_kernel(const NceA
   for (int k = 0; k < R; ++k) {
     if (lane + 32 * k < E) dx_part[warp * E + lane + 32 * k] = dxp[k];
   }
+  loss_w = detail::warp_sum(loss_w);  // one lane per row holds each term
   if (lane == 0) loss_part[warp] = loss_w;
   __syncthreads();
   if (threadIdx.x == 0) {
