@@ -9,6 +9,8 @@
 
 #if CURNN_HAVE_CUDA
 #include "curnn/cuda/nce.hpp"
+static_assert(curnn::ops::kNceMaxEmbedding == curnn::cuda::kNceMaxEmbedding,
+              "the op and the kernels accept the same embedding sizes");
 #endif
 
 namespace curnn::ops {
