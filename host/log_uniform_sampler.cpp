@@ -4,7 +4,7 @@
 
 #include <cmath>
 #include <limits>
-#include <unordered_set>
+#include <vector>
 
 #include "curnn/error.hpp"
 
@@ -34,11 +34,24 @@ UniqueSample LogUniformSampler::sample_unique(int num_sampled, std::mt19937_64& 
                       << num_sampled << " outside [1, range_max = " << range_max_ << "]");
   UniqueSample s;
   s.ids.reserve(static_cast<std::size_t>(num_sampled));
-  std::unordered_set<std::int64_t> seen(2 * static_cast<std::size_t>(num_sampled));
+  // The classes drawn so far: an open-addressing set (linear probing, load <= 1/2), which is
+  // several times faster than std::unordered_set's node allocations at 64 samples.
+  int log2_capacity = 1;
+  while ((std::size_t(1) << log2_capacity) < 2 * static_cast<std::size_t>(num_sampled)) {
+    ++log2_capacity;
+  }
+  const std::size_t mask = (std::size_t(1) << log2_capacity) - 1;
+  std::vector<std::int64_t> table(mask + 1, -1);
   while (static_cast<int>(s.ids.size()) < num_sampled) {
     ++s.num_tries;
     const std::int64_t k = sample(rng);
-    if (seen.insert(k).second) s.ids.push_back(static_cast<std::int32_t>(k));
+    std::size_t h = static_cast<std::size_t>(
+        (static_cast<std::uint64_t>(k) * 0x9E3779B97F4A7C15ull) >> (64 - log2_capacity));
+    while (table[h] != -1 && table[h] != k) h = (h + 1) & mask;
+    if (table[h] == -1) {
+      table[h] = k;
+      s.ids.push_back(static_cast<std::int32_t>(k));
+    }
   }
   return s;
 }
