@@ -34,7 +34,10 @@ Buffer<float> filled(std::int64_t n, float scale) {
   std::vector<float> h(static_cast<std::size_t>(n));
   for (std::size_t i = 0; i < h.size(); ++i)
     h[i] = scale * (static_cast<float>(i % 1009) - 504.5f) / 504.5f;
-  return to_buffer(h, Device::CUDA);
+  Buffer<float> b = to_buffer(h, Device::CUDA);
+  // A synchronous upload from pageable memory may still be landing when cudaMemcpy returns.
+  CURNN_CUDA_CHECK(cudaDeviceSynchronize());
+  return b;
 }
 
 void set_counters(benchmark::State& state, double bytes, std::int64_t params) {
@@ -110,8 +113,9 @@ void BM_SgdUpdateRows(benchmark::State& state) {
     r = static_cast<std::int32_t>(x % static_cast<std::uint64_t>(V));
   }
   const std::size_t distinct = std::set<std::int32_t>(rows.begin(), rows.end()).size();
-  Buffer<std::int32_t> drows = to_buffer(rows, Device::CUDA);
   Buffer<float> grads = filled(N * E, 1e-3f), table = filled(V * E, 1.f);
+  Buffer<std::int32_t> drows = to_buffer(rows, Device::CUDA);
+  CURNN_CUDA_CHECK(cudaDeviceSynchronize());
   for (auto _ : state) {
     bench::CudaEventTimer timer(ctx.stream());
     ops::sgd_update_rows(ctx, 0.1f, drows.view({N}), grads.view({N, E}), table.view({V, E}));

@@ -6,6 +6,7 @@
 #include <cmath>
 #include <vector>
 
+#include "cuda_upload.hpp"
 #include "curnn/context.hpp"
 #include "curnn/ops/dropout.hpp"
 #include "dropout_stats.hpp"
@@ -18,7 +19,7 @@ namespace {
 // 256-byte aligned address (shift % 4 != 0 takes the scalar-store path).
 std::vector<float> gpu_mask(Context& ctx, std::uint64_t seed, std::uint64_t offset, float keep_prob,
                             std::size_t n, std::size_t shift = 0) {
-  Buffer<float> buf = test::device_poisoned(n + shift);
+  Buffer<float> buf = test::upload_poisoned(ctx, n + shift);
   ops::dropout_mask(ctx, seed, offset, keep_prob,
                     Tensor(buf.data() + shift, {static_cast<std::int64_t>(n)}, Device::CUDA));
   const auto all = test::host_copy(ctx, buf);

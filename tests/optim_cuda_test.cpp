@@ -9,6 +9,7 @@
 #include <limits>
 #include <vector>
 
+#include "cuda_upload.hpp"
 #include "curnn/context.hpp"
 #include "curnn/ops/optim.hpp"
 #include "curnn/ref/optim.hpp"
@@ -32,11 +33,11 @@ const std::vector<std::int64_t> kOdd = {1, 3, 5, 31, 1001, 65537};
 // makes the view misaligned for 128-bit accesses).
 class DeviceVector {
  public:
-  explicit DeviceVector(const std::vector<float>& host, std::size_t shift = 0)
+  DeviceVector(const Context& ctx, const std::vector<float>& host, std::size_t shift = 0)
       : shift_(shift), n_(host.size()) {
     std::vector<float> padded(shift, 0.f);
     padded.insert(padded.end(), host.begin(), host.end());
-    buf_ = test::device_copy(padded);
+    buf_ = test::upload(ctx, padded);
   }
   Tensor view() {
     return Tensor(buf_.data() + shift_, {static_cast<std::int64_t>(n_)}, Device::CUDA);
@@ -63,7 +64,7 @@ bool bitwise_equal(const std::vector<float>& a, const std::vector<float>& b) {
 
 void check_sgd(Context& ctx, std::int64_t n, std::size_t grad_shift, std::size_t param_shift) {
   const auto g = random_vector(n, -1, 1, 10 + n), p0 = random_vector(n, -1, 1, 20 + n);
-  DeviceVector dg(g, grad_shift), dp(p0, param_shift);
+  DeviceVector dg(ctx, g, grad_shift), dp(ctx, p0, param_shift);
   ops::sgd_update(ctx, 0.37f, dg.view(), dp.view());
   auto want = p0;
   ref::sgd_update<float>(0.37f, g.data(), want.data(), n);
@@ -96,11 +97,11 @@ void check_sgd_rows(Context& ctx, std::int64_t V, std::int64_t E, std::int64_t N
   const auto grads = random_vector(N * E, -1, 1, 40 + N), table0 = random_vector(V * E, -1, 1, 50);
   auto want = table0;
   ref::sgd_update_rows<float>(0.5f, rows.data(), grads.data(), want.data(), N, E, V);
-  Buffer<std::int32_t> drows = test::device_copy(rows);
-  Buffer<float> dgrads = test::device_copy(grads);
+  Buffer<std::int32_t> drows = test::upload(ctx, rows);
+  Buffer<float> dgrads = test::upload(ctx, grads);
   std::vector<float> runs[2];
   for (auto& run : runs) {
-    Buffer<float> dtable = test::device_copy(table0);
+    Buffer<float> dtable = test::upload(ctx, table0);
     ops::sgd_update_rows(ctx, 0.5f, drows.view({N}), dgrads.view({N, E}), dtable.view({V, E}));
     run = test::host_copy(ctx, dtable);
   }
@@ -139,8 +140,8 @@ TEST(OptimCuda, SgdRowsSkipsOutOfRangeRows) {
   auto want = table0;
   ref::sgd_update_rows<float>(0.5f, in_rows.data(), in_grads.data(), want.data(),
                               static_cast<std::int64_t>(in_rows.size()), E, V);
-  Buffer<std::int32_t> drows = test::device_copy(rows);
-  Buffer<float> dgrads = test::device_copy(grads), dtable = test::device_copy(table0);
+  Buffer<std::int32_t> drows = test::upload(ctx, rows);
+  Buffer<float> dgrads = test::upload(ctx, grads), dtable = test::upload(ctx, table0);
   ops::sgd_update_rows(ctx, 0.5f, drows.view({N}), dgrads.view({N, E}), dtable.view({V, E}));
   EXPECT_TRUE(
       test::expect_close("sgd_rows out-of-range skipped", test::host_copy(ctx, dtable), want));
@@ -159,9 +160,9 @@ ClipResult clip_on_gpu(Context& ctx, const std::vector<std::vector<float>>& host
   std::vector<DeviceVector> dev;
   std::vector<Tensor> views;
   dev.reserve(host.size());
-  for (const auto& h : host) dev.emplace_back(h, shift);
+  for (const auto& h : host) dev.emplace_back(ctx, h, shift);
   for (auto& d : dev) views.push_back(d.view());
-  Buffer<float> norm = test::device_poisoned(1);
+  Buffer<float> norm = test::upload_poisoned(ctx, 1);
   ops::clip_by_global_norm(ctx, views, clip_norm, norm.view({1}));
   ClipResult r{test::host_copy(ctx, norm)[0], {}};
   for (const auto& d : dev) r.tensors.push_back(d.host(ctx));
@@ -277,10 +278,10 @@ void check_adam(Context& ctx, std::int64_t n, std::size_t shift) {
   const AdamParams h{0.01f};
   auto p = random_vector(n, -1, 1, 1 + n), m = random_vector(n, -0.1, 0.1, 2 + n),
        v = random_vector(n, 1e-6, 1e-2, 3 + n);
-  DeviceVector dp(p, shift), dm(m, shift), dv(v, shift);
+  DeviceVector dp(ctx, p, shift), dm(ctx, m, shift), dv(ctx, v, shift);
   for (std::int64_t step = 37; step < 40; ++step) {
     const auto g = random_vector(n, -1, 1, 100 * step + n);
-    DeviceVector dg(g, shift);
+    DeviceVector dg(ctx, g, shift);
     ops::adam_update(ctx, h, step, dg.view(), dp.view(), dm.view(), dv.view());
     ref::adam_update<float>(h, step, g.data(), p.data(), m.data(), v.data(), n);
     const std::string what = "adam n=" + std::to_string(n) + " shift " + std::to_string(shift) +
@@ -309,7 +310,8 @@ TEST(OptimCuda, AdamFirstStepMovesByLrSignGrad) {
   auto g = random_vector(n, -1, 1, 9);
   for (auto& x : g) x = std::copysign(std::fmax(std::fabs(x), 1e-2f), x);  // |g| >> eps
   const auto p0 = random_vector(n, -1, 1, 10);
-  DeviceVector dg(g), dp(p0), dm(std::vector<float>(n, 0.f)), dv(std::vector<float>(n, 0.f));
+  DeviceVector dg(ctx, g), dp(ctx, p0), dm(ctx, std::vector<float>(n, 0.f)),
+      dv(ctx, std::vector<float>(n, 0.f));
   ops::adam_update(ctx, AdamParams{0.01f}, 1, dg.view(), dp.view(), dm.view(), dv.view());
   const auto p = dp.host(ctx);
   for (std::int64_t i = 0; i < n; ++i) {

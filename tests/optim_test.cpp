@@ -156,8 +156,10 @@ TEST(OptimClip, EmptyListAndEmptyTensors) {
   std::vector<float> storage(1);
   Context ctx = Context::cpu();
   float norm = -1.f;
-  ops::clip_by_global_norm(ctx, {Tensor(storage.data(), {0}, Device::CPU), view(a)}, 1.f,
-                           Tensor(&norm, {1}, Device::CPU));
+  ops::clip_by_global_norm(
+      ctx,
+      {Tensor(storage.data(), {0}, Device::CPU), view(a), Tensor(nullptr, {3, 0}, Device::CPU)},
+      1.f, Tensor(&norm, {1}, Device::CPU));
   EXPECT_EQ(norm, 5.f);
   EXPECT_EQ(a, (std::vector<float>{0.6f, 0.8f}));
 }
@@ -277,6 +279,9 @@ TEST(OptimArgs, RejectsBadArguments) {
                ArgumentError);
   EXPECT_THROW(ops::clip_by_global_norm(ctx, {p, on_gpu}, 1.f, norm_out), ArgumentError);
   EXPECT_THROW(ops::clip_by_global_norm(ctx, {p, Tensor()}, 1.f, norm_out), ArgumentError);
+  EXPECT_THROW(
+      ops::clip_by_global_norm(ctx, {p, Tensor(nullptr, {0}, Device::CUDA)}, 1.f, norm_out),
+      ArgumentError);
 
   const AdamParams h{0.01f};
   EXPECT_THROW(ops::adam_update(ctx, h, 0, g, p, m, v), ArgumentError);  // t is 1-based

@@ -80,7 +80,11 @@ void clip_by_global_norm(Context& ctx, const std::vector<Tensor>& grads, float c
   sizes.reserve(grads.size());
   for (std::size_t k = 0; k < grads.size(); ++k) {
     const std::string name = "grads[" + std::to_string(k) + "]";
-    check_on_device(grads[k], ctx.device(), name.c_str());
+    if (grads[k].rank() > 0 && grads[k].numel() == 0) {  // an empty tensor: data may be null
+      CURNN_CHECK_ARG(grads[k].device() == ctx.device(), name << " is on the wrong device");
+    } else {
+      check_on_device(grads[k], ctx.device(), name.c_str());
+    }
     ptrs.push_back(grads[k].data());
     sizes.push_back(grads[k].numel());
   }

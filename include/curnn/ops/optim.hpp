@@ -26,8 +26,8 @@ void sgd_update_rows(Context& ctx, float lr, ConstIds rows, ConstTensor row_grad
 // norm_out [1] (on ctx's device) receives the norm. If the norm is NaN or Inf every gradient
 // becomes NaN, as in TensorFlow; callers detect it through norm_out. On CUDA the norm is reduced
 // on the device in a fixed order (bitwise reproducible) and applied without a host round trip;
-// the sum of squares is accumulated in double on both backends. clip_norm > 0. Empty tensors
-// (zero elements) are allowed; an empty list gives norm 0.
+// the sum of squares is accumulated in double on both backends. clip_norm > 0. Tensors with
+// zero elements (rank >= 1, data may be null) are allowed; an empty list gives norm 0.
 void clip_by_global_norm(Context& ctx, const std::vector<Tensor>& grads, float clip_norm,
                          Tensor norm_out);
 
