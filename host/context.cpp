@@ -74,7 +74,11 @@ void copy_bytes(void* dst, Device dst_device, const void* src, Device src_device
                                   : (dst_device == Device::CPU ? cudaMemcpyDeviceToHost
                                                                : cudaMemcpyDeviceToDevice);
   if (stream == nullptr) {
+    // cudaMemcpy from pageable host memory may return before the DMA has landed, and the
+    // contexts' streams are non-blocking (not ordered after the legacy default stream): wait
+    // for the copy itself, so a null-stream copy is complete when it returns.
     CURNN_CUDA_CHECK(cudaMemcpy(dst, src, bytes, kind));
+    CURNN_CUDA_CHECK(cudaStreamSynchronize(nullptr));
   } else {
     CURNN_CUDA_CHECK(cudaMemcpyAsync(dst, src, bytes, kind, stream));
   }

@@ -78,8 +78,8 @@ class Buffer {
   Device device_ = Device::CPU;
 };
 
-// Copies src into dst (equal element counts) on `stream`. Copies that touch the host are
-// synchronous with respect to the host when stream is nullptr; otherwise call synchronize.
+// Copies src into dst (equal element counts) on `stream`, ordered with the work queued there.
+// With stream == nullptr the copy is complete (visible to every stream) when copy() returns.
 template <class T>
 void copy(TensorView<const T> src, TensorView<T> dst, StreamHandle stream) {
   CURNN_CHECK_ARG(src.numel() == dst.numel(),
