@@ -5,6 +5,7 @@
 #include <atomic>
 #include <cmath>
 #include <cstdio>
+#include <cstring>
 #include <limits>
 #include <numeric>
 #include <thread>
@@ -51,75 +52,133 @@ std::int64_t lookup(const Map& index, const std::string& key) {
   return it == index.end() ? -1 : it->second;
 }
 
-// out[q] = dot(query q, row) for four queries [4][D] against one row [D]. Eight independent
-// lanes per query so the compiler vectorises without reassociating a reduction; the summation
-// order is fixed (deterministic, independent of threading).
-__attribute__((always_inline)) inline void dot4(const float* q, std::int64_t dim, const float* row,
-                                                float out[4]) {
-  float acc[4][8] = {};
-  std::int64_t d = 0;
-  for (; d + 8 <= dim; d += 8) {
-    for (int l = 0; l < 8; ++l) {
-      const float r = row[d + l];
-      acc[0][l] += q[d + l] * r;
-      acc[1][l] += q[dim + d + l] * r;
-      acc[2][l] += q[2 * dim + d + l] * r;
-      acc[3][l] += q[3 * dim + d + l] * r;
-    }
-  }
-  for (; d < dim; ++d) {
-    for (int k = 0; k < 4; ++k) acc[k][0] += q[k * dim + d] * row[d];
-  }
-  for (int k = 0; k < 4; ++k) {
-    out[k] = ((acc[k][0] + acc[k][4]) + (acc[k][1] + acc[k][5])) +
-             ((acc[k][2] + acc[k][6]) + (acc[k][3] + acc[k][7]));
-  }
-}
-
 struct SeenQuestion {
   std::size_t question;
   std::int64_t a, b, c;
 };
 
-// Answers of a block of queries [n <= kBlock][D] (readable up to a multiple of 4 rows) over
-// rows [0, rows): the argmax of
-// query . row with best starting at 0 (compute-accuracy), excluding each query's a, b, c.
-constexpr std::int64_t kBlock = 64;     // queries per block (64 x D floats stay in L1/L2)
-constexpr std::int64_t kRowTile = 128;  // rows per tile (kept in L2 across the block)
+// The restricted vocabulary packed in panels of kPanel rows, transposed: panel p holds
+// packed[p][d][l] = row(p * kPanel + l)[d] (zero rows pad the last panel). Scoring then needs no
+// horizontal reductions: each step broadcasts one query component against kPanel rows.
+constexpr std::int64_t kPanel = 16;
+constexpr std::int64_t kQueries = 4;     // queries per micro-kernel call
+constexpr std::int64_t kBlock = 64;      // queries per block (kBlock x D floats stay in L2)
+constexpr std::int64_t kTilePanels = 8;  // panels per tile (8 x 16 x D floats stay in L2)
 
-#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
-// Function multiversioning: an AVX2+FMA clone is picked at load time where the CPU has it.
-#define CURNN_W2V_CLONES __attribute__((target_clones("arch=x86-64-v3", "default")))
-#else
-#define CURNN_W2V_CLONES
-#endif
+std::vector<float> pack_panels(const NormalizedVectors& v, std::int64_t rows) {
+  const std::int64_t dim = v.dim(), panels = (rows + kPanel - 1) / kPanel;
+  std::vector<float> packed(static_cast<std::size_t>(panels * dim * kPanel), 0.0f);
+  for (std::int64_t r = 0; r < rows; ++r) {
+    float* panel = packed.data() + (r / kPanel) * dim * kPanel + r % kPanel;
+    for (std::int64_t d = 0; d < dim; ++d) panel[d * kPanel] = v.row(r)[d];
+  }
+  return packed;
+}
 
-CURNN_W2V_CLONES void answer_block(const NormalizedVectors& v, std::int64_t rows,
-                                   const float* queries, const SeenQuestion* seen, std::int64_t n,
-                                   std::int64_t* answers) {
-  const std::int64_t dim = v.dim();
+// acc[k][col0 + l] = query k . row col0 + l of a panel, l < 2W, for kQueries queries
+// [kQueries][D] and one packed panel [D][kPanel]: 2 x kQueries accumulators of W lanes (GCC/Clang
+// vector extensions, V = W floats: one SSE/NEON or AVX register), summed over d in order.
+template <class V, int W>
+__attribute__((always_inline)) inline void panel_dots(const float* panel, std::int64_t dim,
+                                                      const float* q, std::int64_t col0,
+                                                      float acc[kQueries][kPanel]) {
+  static_assert(sizeof(V) == W * sizeof(float) && kQueries == 4, "4 queries x 2 vectors");
+  V a00 = {}, a01 = {}, a10 = {}, a11 = {}, a20 = {}, a21 = {}, a30 = {}, a31 = {};
+  const float *q0 = q, *q1 = q + dim, *q2 = q + 2 * dim, *q3 = q + 3 * dim;
+  for (std::int64_t d = 0; d < dim; ++d) {
+    V t0, t1;
+    std::memcpy(&t0, panel + d * kPanel + col0, sizeof t0);
+    std::memcpy(&t1, panel + d * kPanel + col0 + W, sizeof t1);
+    a00 += q0[d] * t0;
+    a01 += q0[d] * t1;
+    a10 += q1[d] * t0;
+    a11 += q1[d] * t1;
+    a20 += q2[d] * t0;
+    a21 += q2[d] * t1;
+    a30 += q3[d] * t0;
+    a31 += q3[d] * t1;
+  }
+  const V lanes[kQueries][2] = {{a00, a01}, {a10, a11}, {a20, a21}, {a30, a31}};
+  for (std::int64_t k = 0; k < kQueries; ++k) {
+    std::memcpy(&acc[k][col0], &lanes[k][0], sizeof(V));
+    std::memcpy(&acc[k][col0 + W], &lanes[k][1], sizeof(V));
+  }
+}
+
+// Answers of a block of queries [n <= kBlock][D] (readable up to a multiple of kQueries rows)
+// over rows [0, rows): the argmax of query . row with best starting at 0 (compute-accuracy),
+// excluding each query's a, b, c; ties go to the lowest row. Every dot product is summed over d
+// in order, so the result is deterministic and independent of the threading.
+template <class V, int W>
+__attribute__((always_inline)) inline void answer_block_impl(const float* packed, std::int64_t rows,
+                                                             std::int64_t dim, const float* queries,
+                                                             const SeenQuestion* seen,
+                                                             std::int64_t n,
+                                                             std::int64_t* answers) {
   float best[kBlock];
   std::fill(best, best + kBlock, 0.0f);
   std::fill(answers, answers + n, -1);
-  for (std::int64_t tile = 0; tile < rows; tile += kRowTile) {
-    const std::int64_t tile_end = std::min(rows, tile + kRowTile);
-    for (std::int64_t q0 = 0; q0 < n; q0 += 4) {
-      const std::int64_t nq = std::min<std::int64_t>(4, n - q0);
-      const float* q = queries + q0 * dim;  // 4 rows: the query array is padded to 4
-      for (std::int64_t c = tile; c < tile_end; ++c) {
-        float dots[4];
-        dot4(q, dim, v.row(c), dots);
+  const std::int64_t panels = (rows + kPanel - 1) / kPanel;
+  for (std::int64_t tile = 0; tile < panels; tile += kTilePanels) {
+    const std::int64_t tile_end = std::min(panels, tile + kTilePanels);
+    for (std::int64_t q0 = 0; q0 < n; q0 += kQueries) {
+      const std::int64_t nq = std::min(kQueries, n - q0);
+      const float* q = queries + q0 * dim;
+      for (std::int64_t p = tile; p < tile_end; ++p) {
+        const float* panel = packed + p * dim * kPanel;
+        float acc[kQueries][kPanel];
+        for (std::int64_t col0 = 0; col0 < kPanel; col0 += 2 * W) {
+          panel_dots<V, W>(panel, dim, q, col0, acc);
+        }
+        const std::int64_t first = p * kPanel, count = std::min(kPanel, rows - first);
         for (std::int64_t k = 0; k < nq; ++k) {
           const SeenQuestion& s = seen[q0 + k];
-          if (c == s.a || c == s.b || c == s.c) continue;
-          if (dots[k] > best[q0 + k]) {
-            best[q0 + k] = dots[k];
-            answers[q0 + k] = c;
+          for (std::int64_t l = 0; l < count; ++l) {
+            const std::int64_t c = first + l;
+            if (acc[k][l] > best[q0 + k] && c != s.a && c != s.b && c != s.c) {
+              best[q0 + k] = acc[k][l];
+              answers[q0 + k] = c;
+            }
           }
         }
       }
     }
   }
+}
+
+using f32x4 = float __attribute__((vector_size(16)));
+
+void answer_block_portable(const float* packed, std::int64_t rows, std::int64_t dim,
+                           const float* queries, const SeenQuestion* seen, std::int64_t n,
+                           std::int64_t* answers) {
+  answer_block_impl<f32x4, 4>(packed, rows, dim, queries, seen, n, answers);
+}
+
+#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
+#define CURNN_W2V_AVX2 1
+using f32x8 = float __attribute__((vector_size(32)));
+
+// The same for CPUs with AVX2, chosen at run time. Without "fma" in the target no multiply-add
+// can be fused, so both versions compute bit-identical dot products.
+__attribute__((target("avx2"))) void answer_block_avx2(const float* packed, std::int64_t rows,
+                                                       std::int64_t dim, const float* queries,
+                                                       const SeenQuestion* seen, std::int64_t n,
+                                                       std::int64_t* answers) {
+  answer_block_impl<f32x8, 8>(packed, rows, dim, queries, seen, n, answers);
+}
+#else
+#define CURNN_W2V_AVX2 0
+#endif
+
+using AnswerBlock = void (*)(const float*, std::int64_t, std::int64_t, const float*,
+                             const SeenQuestion*, std::int64_t, std::int64_t*);
+
+AnswerBlock pick_answer_block() {
+#if CURNN_W2V_AVX2
+  __builtin_cpu_init();
+  if (__builtin_cpu_supports("avx2")) return answer_block_avx2;
+#endif
+  return answer_block_portable;
 }
 
 }  // namespace
@@ -146,13 +205,14 @@ void NormalizedVectors::normalize_and_index() {
       v_.dim >= 1 && v_.values.size() == v_.words.size() * static_cast<std::size_t>(v_.dim),
       "NormalizedVectors: " << v_.words.size() << " words but " << v_.values.size()
                             << " values for dimension " << v_.dim);
+  // As compute-accuracy.c and distance.c: a float sum of squares, its square root, a division.
   for (std::int64_t i = 0; i < size(); ++i) {
     float* r = v_.values.data() + i * v_.dim;
-    double len = 0;
-    for (std::int64_t d = 0; d < v_.dim; ++d) len += static_cast<double>(r[d]) * r[d];
+    float len = 0;
+    for (std::int64_t d = 0; d < v_.dim; ++d) len += r[d] * r[d];
+    len = std::sqrt(len);
     if (len > 0) {
-      const auto inv = static_cast<float>(1.0 / std::sqrt(len));
-      for (std::int64_t d = 0; d < v_.dim; ++d) r[d] *= inv;
+      for (std::int64_t d = 0; d < v_.dim; ++d) r[d] /= len;
     }
   }
   index_.reserve(v_.words.size());
@@ -239,13 +299,15 @@ AnalogyResult evaluate_analogies(const NormalizedVectors& vectors,
     for (std::int64_t d = 0; d < dim; ++d) queries[s * dim + d] = (b[d] - a[d]) + c[d];
   }
 
+  const std::vector<float> packed = pack_panels(vectors, rows);             // [panels, D, kPanel]
   std::vector<std::int64_t> answers(static_cast<std::size_t>(n_seen), -1);  // [S]
   const std::int64_t blocks = (n_seen + kBlock - 1) / kBlock;
+  static const AnswerBlock answer_block = pick_answer_block();
   std::atomic<std::int64_t> next_block{0};
   auto worker = [&] {
     for (std::int64_t blk; (blk = next_block.fetch_add(1)) < blocks;) {
       const std::int64_t first = blk * kBlock, n = std::min(kBlock, n_seen - first);
-      answer_block(vectors, rows, queries.data() + first * dim, seen.data() + first, n,
+      answer_block(packed.data(), rows, dim, queries.data() + first * dim, seen.data() + first, n,
                    answers.data() + first);
     }
   };
