@@ -6,6 +6,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <filesystem>
+#include <random>
 
 #include "support/random.hpp"
 #include "w2v_test_util.hpp"
@@ -132,6 +133,38 @@ TEST_F(Vectors, WritingRejectsBadWordsAndLeavesNoFile) {
   EXPECT_THROW(write_word_vectors(path("o.txt"), {}, v.data(), 1, true), ArgumentError);
   EXPECT_FALSE(std::filesystem::exists(path("o.txt")));
   EXPECT_THROW(write_word_vectors(path("no/dir/o.txt"), {"a", "c"}, v.data(), 1, true), Error);
+}
+
+TEST_F(Vectors, RandomGarbageOnlyEverThrowsCurnnErrors) {
+  std::mt19937_64 rng(17);
+  const std::string good_bin = "2 2\na " + float_bytes_le(1) + float_bytes_le(2) + "\nb " +
+                               float_bytes_le(3) + float_bytes_le(4) + "\n";
+  const std::string good_txt = "2 2\na 1.000000 2.000000 \nb 3.000000 4.000000 \n";
+  int failures = 0;
+  for (int trial = 0; trial < 120; ++trial) {
+    std::string bytes = trial % 2 ? good_bin : good_txt;
+    // Corrupt a few bytes, or cut the file, or append garbage.
+    const int kind = trial % 3;
+    if (kind == 0) {
+      for (int k = 0; k < 3; ++k) bytes[rng() % bytes.size()] = static_cast<char>(rng() & 0xFF);
+    } else if (kind == 1) {
+      bytes.resize(rng() % bytes.size());
+    } else {
+      for (int k = 0; k < 20; ++k) bytes.push_back(static_cast<char>(rng() & 0xFF));
+    }
+    const std::string p = write("g" + std::to_string(trial), bytes);
+    for (const auto format : {VectorFormat::Auto, VectorFormat::Text, VectorFormat::Binary}) {
+      try {
+        const WordVectors v = read_word_vectors(p, format);
+        EXPECT_EQ(v.values.size(), static_cast<std::size_t>(v.size() * v.dim));
+      } catch (const Error& e) {
+        ++failures;
+        EXPECT_EQ(std::string(e.what()).find('\n'), std::string::npos) << "multi-line message";
+        EXPECT_NE(std::string(e.what()).find(p), std::string::npos) << e.what();
+      }
+    }
+  }
+  EXPECT_GT(failures, 120);  // most corruptions are detected
 }
 
 // Interoperability with gensim, driven by tests/w2v_gensim_compat.py (skipped otherwise): writes
