@@ -19,8 +19,8 @@
 // Vocabulary (learn_vocab / read_vocab), as SortVocab:
 //  - "</s>" is always id 0 (count = number of newlines, possibly 0) and is never pruned;
 //  - the other words are sorted by descending count, ties in first-occurrence order (word2vec.c
-//    uses qsort, whose tie order is unspecified; glibc's merge sort gives this order), then words
-//    with count < min_count are dropped; ids are positions;
+//    uses qsort, whose tie order is unspecified; glibc's qsort, a merge sort before glibc 2.37,
+//    gives this order), then words with count < min_count are dropped; ids are positions;
 //  - train_words = sum of the kept counts, "</s>" included (word2vec.c's train_words).
 //  - Not reproduced: ReduceVocab (word2vec.c prunes rare words once the vocabulary reaches 21M
 //    entries; we keep counting exactly).
