@@ -2,6 +2,7 @@
 // timing, and turning exceptions into a one-line error and a non-zero exit.
 #pragma once
 
+#include <CLI/CLI.hpp>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
@@ -60,6 +61,13 @@ class Stopwatch {
  private:
   std::chrono::steady_clock::time_point start_;
 };
+
+// Command-line errors as one line: "<app>: error: <what> (see --help)".
+inline void one_line_cli_errors(CLI::App& cli, const std::string& app) {
+  cli.failure_message([app](const CLI::App*, const CLI::Error& e) {
+    return app + ": error: " + e.what() + " (see --help)\n";
+  });
+}
 
 // Runs body; a curnn::Error or other exception becomes "<app>: error: <message>" and exit 1.
 inline int run_main(const char* app, const std::function<int()>& body) {

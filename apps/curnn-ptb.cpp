@@ -193,6 +193,15 @@ int train(const Options& o, Context& ctx) {
   curnn::nn::validate(c);
   LmConfig eval_c = c;
   eval_c.batch_size = 1, eval_c.num_steps = 1;
+  // Fail now, not after the first epoch, if a split cannot fill one batch.
+  const auto check_fits = [](const char* split, const std::vector<std::int32_t>& data, int B,
+                             int T) {
+    CURNN_CHECK(static_cast<std::int64_t>(data.size()) / B > T,
+                "the " << split << " split (" << data.size() << " words) cannot fill one batch of "
+                       << B << " x " << T << " words: decrease --batch-size or --num-steps");
+  };
+  check_fits("train", corpus.train, c.batch_size, c.num_steps);
+  check_fits("valid", corpus.valid, c.batch_size, c.num_steps);
 
   Model model(ctx, c);
   int first_epoch = 0;
@@ -284,6 +293,7 @@ int main(int argc, char** argv) {
         ->check(CLI::Range(0, 1000000));
     cli.add_option("--temperature", o.temperature, "sampling temperature for --generate")
         ->check(CLI::Range(1e-3, 100.0));
+    curnn::app::one_line_cli_errors(cli, "curnn-ptb");
     // Config overrides (applied over --model).
     LmConfig& v = o.overrides;
     cli.add_option("--init-scale", v.init_scale, "uniform init range")->check(CLI::Range(1e-6, 10.0));
