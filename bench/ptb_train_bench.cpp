@@ -1,0 +1,63 @@
+// End-to-end PTB language-model training throughput (words/s, wall clock): forward, BPTT,
+// global-norm clipping and SGD on one window of num_steps x batch words, for the book's small,
+// medium and large configs, on the CPU backend and (when present) on CUDA. Random word ids stand
+// in for PTB (the cost does not depend on which words). Wall-clock per iteration includes the
+// host's launch overhead: the context is synchronized at the end of every step.
+#include <benchmark/benchmark.h>
+
+#include <chrono>
+#include <random>
+
+#include "curnn/nn/lstm_lm.hpp"
+
+namespace {
+
+using curnn::Context;
+
+void BM_PtbTrain(benchmark::State& state, bool cuda, const char* config) {
+  if (cuda && !curnn::cuda_available()) {
+    state.SkipWithError("no CUDA device");
+    return;
+  }
+  Context ctx = cuda ? Context::cuda() : Context::cpu();
+  curnn::nn::LmConfig cfg = curnn::nn::lm_config(config);
+  curnn::nn::LstmLanguageModel<float> lm(ctx, cfg);
+  lm.initialize(1);
+  const int T = cfg.num_steps, B = cfg.batch_size;
+  std::mt19937 rng(3);
+  std::uniform_int_distribution<int> word(0, cfg.vocab_size - 1);
+  std::vector<std::int32_t> x(static_cast<std::size_t>(T) * B), y(x.size());
+  for (auto& v : x) v = word(rng);
+  for (auto& v : y) v = word(rng);
+  auto lm_state = lm.zero_state(ctx, B);
+  curnn::Buffer<float> norm(ctx.device(), 1);
+  std::uint64_t offset = 0;
+  const auto step = [&] {
+    lm.forward(ctx, curnn::ConstIds(x.data(), {T, B}, curnn::Device::CPU),
+               curnn::ConstIds(y.data(), {T, B}, curnn::Device::CPU), lm_state, true, 1, offset);
+    offset += cfg.num_layers + 1;
+    lm.backward(ctx);
+    lm.sgd_step(ctx, 1.0f, norm.view());
+  };
+  step();  // warm-up: allocations, cuBLAS heuristics
+  ctx.synchronize();
+  for (auto _ : state) {
+    const auto t0 = std::chrono::steady_clock::now();
+    step();
+    ctx.synchronize();
+    state.SetIterationTime(
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
+  }
+  state.counters["words/s"] = benchmark::Counter(static_cast<double>(T) * B,
+                                                 benchmark::Counter::kIsIterationInvariantRate);
+  state.SetLabel(std::string(config) + (cuda ? " cuda" : " cpu"));
+}
+
+BENCHMARK_CAPTURE(BM_PtbTrain, cpu_small, false, "small")->UseManualTime()->MinTime(2.0);
+BENCHMARK_CAPTURE(BM_PtbTrain, cpu_medium, false, "medium")->UseManualTime()->Iterations(3);
+BENCHMARK_CAPTURE(BM_PtbTrain, cpu_large, false, "large")->UseManualTime()->Iterations(1);
+BENCHMARK_CAPTURE(BM_PtbTrain, cuda_small, true, "small")->UseManualTime()->MinTime(1.0);
+BENCHMARK_CAPTURE(BM_PtbTrain, cuda_medium, true, "medium")->UseManualTime()->MinTime(1.0);
+BENCHMARK_CAPTURE(BM_PtbTrain, cuda_large, true, "large")->UseManualTime()->MinTime(1.0);
+
+}  // namespace
