@@ -6,6 +6,7 @@
 #include <cmath>
 #include <cstdint>
 
+#include "../parallel.hpp"
 #include "curnn/config.hpp"
 #include "curnn/ref/softmax_xent.hpp"
 #include "dispatch.hpp"
@@ -72,8 +73,15 @@ void softmax_xent_impl(Context& ctx, TensorView<const Scalar> logits, ConstIds t
   Scalar* d = with_grad ? dlogits.data() : nullptr;
   Scalar* p = with_probs ? probs.data() : nullptr;
   if (dev == Device::CPU) {
-    ref::softmax_xent<Scalar>(static_cast<int>(N), static_cast<int>(V), logits.data(),
-                              targets.data(), loss.data(), d, grad_scale, p);
+    // Rows are independent: each thread runs the reference on its own block of rows.
+    ref::check_class_ids(static_cast<int>(N), static_cast<int>(V), targets.data(), "targets");
+    host::parallel_for(
+        N, std::max<std::int64_t>(1, (1 << 16) / V), [&](std::int64_t b, std::int64_t e) {
+          const std::int64_t off = b * V;
+          ref::softmax_xent<Scalar>(static_cast<int>(e - b), static_cast<int>(V),
+                                    logits.data() + off, targets.data() + b, loss.data() + b,
+                                    d ? d + off : nullptr, grad_scale, p ? p + off : nullptr);
+        });
     return;
   }
   if constexpr (internal::kIsFloat<Scalar>) {

@@ -12,16 +12,21 @@
 
 #include <cmath>
 #include <cstdint>
+#include <vector>
 
 namespace curnn::ref {
 
 // x [N, C] -> out [C]; with accumulate, out[c] += the sum, else out[c] = the sum.
+// (Each column is summed over n in increasing order; the loops run row by row for memory order.)
 template <class T>
 void column_sum(int N, int C, const T* x, T* out, bool accumulate) {
+  std::vector<double> s(static_cast<std::size_t>(C), 0.0);
+  for (int n = 0; n < N; ++n) {
+    const T* row = x + static_cast<std::int64_t>(n) * C;  // [C]
+    for (int col = 0; col < C; ++col) s[col] += static_cast<double>(row[col]);
+  }
   for (int col = 0; col < C; ++col) {
-    double s = 0;
-    for (int n = 0; n < N; ++n) s += static_cast<double>(x[static_cast<std::int64_t>(n) * C + col]);
-    out[col] = static_cast<T>(accumulate ? static_cast<double>(out[col]) + s : s);
+    out[col] = static_cast<T>(accumulate ? static_cast<double>(out[col]) + s[col] : s[col]);
   }
 }
 
