@@ -12,7 +12,9 @@ namespace curnn::cuda::detail {
 
 constexpr unsigned kFullMask = 0xffffffffu;
 
-__device__ __forceinline__ float warp_sum(float v) {
+// Sum over the warp (float or double); every lane gets it.
+template <class T>
+__device__ __forceinline__ T warp_sum(T v) {
 #pragma unroll
   for (int o = 16; o > 0; o >>= 1) v += __shfl_xor_sync(kFullMask, v, o);
   return v;
@@ -24,15 +26,17 @@ __device__ __forceinline__ float warp_max(float v) {
   return v;
 }
 
-// Sum over the block; every thread gets the result. `scratch` holds >= 32 floats in shared
-// memory. blockDim.x must be a multiple of 32. Contains __syncthreads(): call from all threads.
-__device__ __forceinline__ float block_sum(float v, float* scratch) {
+// Sum over the block (float or double); every thread gets the result. `scratch` holds >= 32
+// values in shared memory. blockDim.x must be a multiple of 32. Contains __syncthreads(): call
+// from all threads.
+template <class T>
+__device__ __forceinline__ T block_sum(T v, T* scratch) {
   const int lane = threadIdx.x & 31, warp = threadIdx.x >> 5, warps = blockDim.x >> 5;
   v = warp_sum(v);
   __syncthreads();  // scratch may still be read by a previous call
   if (lane == 0) scratch[warp] = v;
   __syncthreads();
-  v = lane < warps ? scratch[lane] : 0.f;
+  v = lane < warps ? scratch[lane] : T(0);
   return warp_sum(v);
 }
 

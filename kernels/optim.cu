@@ -199,27 +199,6 @@ __device__ __forceinline__ Chunk chunk_of_block(const TensorTable& t) {
   return {t.ptr[k], begin, begin + kClipChunk < t.size[k] ? begin + kClipChunk : t.size[k]};
 }
 
-__device__ __forceinline__ double warp_sum_double(double x) {
-#pragma unroll
-  for (int o = 16; o > 0; o >>= 1) x += __shfl_xor_sync(detail::kFullMask, x, o);
-  return x;
-}
-
-// Sum over the block, fixed order; the result is valid in warp 0. blockDim.x % 32 == 0.
-__device__ __forceinline__ double block_sum_double(double x) {
-  __shared__ double scratch[32];
-  const int lane = threadIdx.x & 31, warp = threadIdx.x >> 5, warps = blockDim.x >> 5;
-  x = warp_sum_double(x);
-  if (lane == 0) scratch[warp] = x;
-  __syncthreads();
-  x = 0.0;
-  if (warp == 0) {
-    x = lane < warps ? scratch[lane] : 0.0;
-    x = warp_sum_double(x);
-  }
-  return x;
-}
-
 // partials[b] = sum of squares of block b's chunk, in double.
 __global__ void __launch_bounds__(kThreads)
     sum_squares_kernel(TensorTable table, double* __restrict__ partials) {
@@ -233,7 +212,8 @@ __global__ void __launch_bounds__(kThreads)
   double s = 0.0;
 #pragma unroll
   for (int k = 0; k < kClipPerThread; ++k) s = fma(static_cast<double>(x[k]), x[k], s);
-  s = block_sum_double(s);
+  __shared__ double scratch[32];
+  s = detail::block_sum(s, scratch);
   if (threadIdx.x == 0) partials[blockIdx.x] = s;
 }
 
@@ -245,7 +225,8 @@ __global__ void __launch_bounds__(kFinishThreads)
                        float* __restrict__ norm_out, float* __restrict__ scale_out) {
   double s = 0.0;
   for (std::int64_t i = threadIdx.x; i < p; i += blockDim.x) s += partials[i];
-  s = block_sum_double(s);
+  __shared__ double scratch[32];
+  s = detail::block_sum(s, scratch);
   if (threadIdx.x == 0) {
     const double norm = sqrt(s);
     *norm_out = static_cast<float>(norm);

@@ -41,24 +41,6 @@ namespace {
 
 using detail::kFullMask;
 
-__device__ __forceinline__ double warp_sum_f64(double v) {
-#pragma unroll
-  for (int o = 16; o > 0; o >>= 1) v += __shfl_xor_sync(kFullMask, v, o);
-  return v;
-}
-
-// Sum over the block in double (common.cuh's block_sum, for doubles); every thread gets it.
-// `scratch` holds >= 32 doubles in shared memory; blockDim.x is a multiple of 32.
-__device__ __forceinline__ double block_sum_f64(double v, double* scratch) {
-  const int lane = threadIdx.x & 31, warp = threadIdx.x >> 5, warps = blockDim.x >> 5;
-  v = warp_sum_f64(v);
-  __syncthreads();  // scratch may still be read by a previous call
-  if (lane == 0) scratch[warp] = v;
-  __syncthreads();
-  v = lane < warps ? scratch[lane] : 0.0;
-  return warp_sum_f64(v);
-}
-
 // out = s, or out += s, rounded to float once.
 __device__ __forceinline__ void write_result(float* out, double s, bool accumulate) {
   *out = static_cast<float>(accumulate ? static_cast<double>(*out) + s : s);
@@ -202,7 +184,7 @@ __global__ void __launch_bounds__(kSumThreads)
     acc += t(v.x) + t(v.y) + t(v.z) + t(v.w);
   }
   if (blockIdx.x == 0 && threadIdx.x < N - 4 * groups) acc += t(x[4 * groups + threadIdx.x]);
-  const double s = block_sum_f64(acc, scratch);
+  const double s = detail::block_sum(acc, scratch);
   if (threadIdx.x != 0) return;
   if (gridDim.x == 1) {
     write_result(out, s, accumulate);
@@ -218,7 +200,7 @@ __global__ void __launch_bounds__(kSumThreads)
   __shared__ double scratch[32];
   double acc = 0.0;
   for (int i = threadIdx.x; i < G; i += blockDim.x) acc += partials[i];
-  const double s = block_sum_f64(acc, scratch);
+  const double s = detail::block_sum(acc, scratch);
   if (threadIdx.x == 0) write_result(out, s, accumulate);
 }
 
