@@ -146,5 +146,35 @@ TEST(SkipGramBatcher, AssertsAreArgumentErrors) {
   EXPECT_NO_THROW(SkipGramBatcher(data, 8, 2, 1, 0));
 }
 
+TEST(SkipGramBatcher, SetDataIndexContinuesLikeTheBooksGlobalCursor) {
+  const auto data = iota_data(20);  // data[i] = i
+  SkipGramBatcher demo(data, 8, 2, 1, 5);
+  std::vector<std::int32_t> batch, labels;
+  demo.next(batch, labels);
+  EXPECT_EQ(demo.data_index(), 7);  // span 3 + 4 centre words
+  // A second batcher (another batch size) takes the cursor over; the window wraps at the end.
+  SkipGramBatcher training(data, 4, 2, 1, 6);
+  training.set_data_index(demo.data_index());
+  training.next(batch, labels);
+  EXPECT_EQ(batch, (std::vector<std::int32_t>{8, 8, 9, 9}));
+  training.set_data_index(19);
+  training.next(batch, labels);
+  EXPECT_EQ(batch, (std::vector<std::int32_t>{0, 0, 1, 1}));
+  EXPECT_THROW(training.set_data_index(20), ArgumentError);
+  EXPECT_THROW(training.set_data_index(-1), ArgumentError);
+}
+
+TEST(SkipGramBatcher, UniformBelowStaysInRangeAndCoversIt) {
+  std::mt19937_64 rng(9);
+  std::vector<int> seen(7, 0);
+  for (int i = 0; i < 7000; ++i) {
+    const auto x = uniform_below(rng, 7);
+    ASSERT_LT(x, 7u);
+    ++seen[x];
+  }
+  for (const int n : seen) EXPECT_NEAR(n, 1000, 150);
+  EXPECT_EQ(uniform_below(rng, 1), 0u);
+}
+
 }  // namespace
 }  // namespace curnn::word2vec

@@ -99,15 +99,14 @@ TutorialDataset build_dataset(detail::ByteReader& in, std::int32_t vocabulary_si
   return ds;
 }
 
-// Uniform integer in [0, n), unbiased and identical on every standard library.
+}  // namespace
+
 std::uint64_t uniform_below(std::mt19937_64& rng, std::uint64_t n) {
   const std::uint64_t limit = UINT64_MAX - UINT64_MAX % n;  // accept [0, limit)
   std::uint64_t x = rng();
   while (x >= limit) x = rng();
   return x % n;
 }
-
-}  // namespace
 
 std::int32_t TutorialDataset::id(const std::string& word) const {
   const auto it = dictionary.find(word);
@@ -145,6 +144,13 @@ SkipGramBatcher::SkipGramBatcher(const std::vector<std::int32_t>& data, int batc
                                                                           << skip_window << ")");
   window_.resize(static_cast<std::size_t>(span_));
   avoid_.reserve(static_cast<std::size_t>(num_skips_) + 1);
+}
+
+void SkipGramBatcher::set_data_index(std::int64_t data_index) {
+  CURNN_CHECK_ARG(0 <= data_index && data_index < static_cast<std::int64_t>(data_->size()),
+                  "SkipGramBatcher::set_data_index: " << data_index << " is outside [0, "
+                                                      << data_->size() << ")");
+  data_index_ = data_index;
 }
 
 void SkipGramBatcher::next(std::int32_t* batch, std::int32_t* labels) {

@@ -57,6 +57,10 @@ TutorialDataset build_tutorial_dataset_from_text(const std::string& text,
 // std::mt19937_64 seeded with `seed` (Python's `random` stream is not reproduced): the same seed
 // gives the same batches. `data` must outlive the batcher. Violated asserts and an empty data
 // throw curnn::ArgumentError.
+// A uniform integer in [0, n) (n >= 1) from rng, unbiased (rejection) and identical on every
+// standard library (unlike std::uniform_int_distribution).
+std::uint64_t uniform_below(std::mt19937_64& rng, std::uint64_t n);
+
 class SkipGramBatcher {
  public:
   SkipGramBatcher(const std::vector<std::int32_t>& data, int batch_size, int num_skips,
@@ -68,7 +72,11 @@ class SkipGramBatcher {
   void next(std::int32_t* batch, std::int32_t* labels);
   void next(std::vector<std::int32_t>& batch, std::vector<std::int32_t>& labels);
 
+  // The cursor into data (the book's global data_index). The book's demo batch of 8 moves it
+  // before training starts; set_data_index lets the training batcher continue from there.
+  // 0 <= data_index < data.size(), else ArgumentError.
   std::int64_t data_index() const noexcept { return data_index_; }
+  void set_data_index(std::int64_t data_index);
   int batch_size() const noexcept { return batch_size_; }
 
  private:
