@@ -167,10 +167,10 @@ int train(const Options& o, Context& ctx) {
   }
   std::printf(
       "curnn-mnist: BiLSTM %d x 2 units, head %s, %d steps of %d pixels, batch %d, "
-      "Adam lr %g, %lld training images, device %s, seed %llu\n",
+      "Adam lr %g, %lld training images, device %s, data seed %llu\n",
       config.hidden_size, curnn::nn::head_name(config.head), T, config.input_size, B,
       static_cast<double>(o.lr), static_cast<long long>(train.n), curnn::app::describe(ctx).c_str(),
-      static_cast<unsigned long long>(o.seed));
+      static_cast<unsigned long long>(data_seed));
   std::fflush(stdout);
   curnn::app::JsonLog log(o.log_json);
   log.write({{"type", "config"},
