@@ -13,6 +13,7 @@
 #include "curnn/data/io.hpp"
 #include "curnn/error.hpp"
 #include "support/data_files.hpp"
+#include "support/idx_files.hpp"
 
 namespace curnn::data {
 namespace {
@@ -20,22 +21,9 @@ namespace {
 using test::error_of;
 using test::expect_contains;
 
-std::string be32(uint32_t v) {
-  return {static_cast<char>(v >> 24), static_cast<char>(v >> 16), static_cast<char>(v >> 8),
-          static_cast<char>(v)};
-}
-std::string idx_images(uint32_t n, uint32_t rows, uint32_t cols, uint64_t seed,
-                       uint32_t magic = 2051) {
-  std::string s = be32(magic) + be32(n) + be32(rows) + be32(cols);
-  for (uint64_t i = 0; i < uint64_t{n} * rows * cols; ++i)
-    s += static_cast<char>((i * 37 + seed * 101 + i / 7) % 256);
-  return s;
-}
-std::string idx_labels(const std::vector<int>& labels, uint32_t magic = 2049) {
-  std::string s = be32(magic) + be32(static_cast<uint32_t>(labels.size()));
-  for (int l : labels) s += static_cast<char>(l);
-  return s;
-}
+using test::be32;
+using test::idx_images;
+using test::idx_labels;
 
 class MnistFiles : public ::testing::Test {
  protected:

@@ -60,12 +60,6 @@ void validate(const LmConfig& c) {
   CURNN_CHECK_ARG(c.vocab_size >= 2, "vocab_size must be >= 2, got " << c.vocab_size);
 }
 
-std::int64_t ParamSlice::numel() const {
-  std::int64_t n = 1;
-  for (std::int64_t d : shape) n *= d;
-  return n;
-}
-
 namespace {
 
 template <class Scalar>

@@ -17,6 +17,7 @@
 #include "curnn/buffer.hpp"
 #include "curnn/context.hpp"
 #include "curnn/nn/lstm.hpp"
+#include "curnn/nn/params.hpp"
 
 namespace curnn::nn {
 
@@ -40,14 +41,6 @@ struct LmConfig {
 LmConfig lm_config(const std::string& name);
 // Checks every field's range; throws ArgumentError naming the field.
 void validate(const LmConfig& config);
-
-// One named parameter tensor inside the flat parameter buffer.
-struct ParamSlice {
-  std::string name;
-  std::int64_t offset;  // elements
-  std::vector<std::int64_t> shape;
-  std::int64_t numel() const;
-};
 
 template <class Scalar>
 class LstmLanguageModel {

@@ -1,0 +1,286 @@
+// curnn-mnist: the bidirectional LSTM classifier of the book's §7.3 (TensorFlow-Examples
+// bidirectional_rnn.py; EXPERIMENTS.md §3) on MNIST read row by row, on the GPU or the CPU.
+// Faithful mode (the defaults) prints the book's lines:
+//   Iter N, Minibatch Loss= L, Training Accuracy= A     every 10 steps (N = step * batch size;
+//        loss and accuracy of that step's minibatch after its update, as the book's sess.run)
+//   Optimization Finished!
+//   Testing Accuracy: X                                  on all test images
+// then the training throughput in samples/s.
+//
+//   curnn-mnist [--data-path DIR] [--device cuda|cpu] [--max-samples N] [--head final-states] ...
+#include <CLI/CLI.hpp>
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+#include <ctime>
+#include <filesystem>
+#include <string>
+#include <vector>
+
+#include "app_common.hpp"
+#include "curnn/data/checkpoint.hpp"
+#include "curnn/data/mnist.hpp"
+#include "curnn/nn/bilstm_classifier.hpp"
+
+namespace {
+
+using curnn::ConstIds;
+using curnn::ConstTensor;
+using curnn::Context;
+using curnn::Device;
+using curnn::nn::ClassifierConfig;
+using Model = curnn::nn::BiLstmClassifier<float>;
+using json = nlohmann::json;
+
+constexpr int kDisplayStep = 10;
+constexpr const char* kCheckpointFormat = "curnn-mnist-bilstm";
+
+struct Options {
+  std::string data_path = "./data/mnist", device, head = "outputs-last", save_path, log_json;
+  std::uint64_t seed = 1;
+  std::int64_t max_samples = 400000, save_every = 0;
+  int batch_size = 128, hidden = 256, validation_size = 5000;
+  float lr = 0.01f;
+  bool resume = false;
+};
+
+std::string checkpoint_path(const std::string& dir) {
+  return (std::filesystem::path(dir) / "mnist-bilstm.ckpt").string();
+}
+
+json config_json(const ClassifierConfig& c) {
+  return {{"input_size", c.input_size},           {"hidden_size", c.hidden_size},
+          {"num_classes", c.num_classes},         {"forget_bias", c.forget_bias},
+          {"head", curnn::nn::head_name(c.head)}, {"learning_rate", c.adam.lr}};
+}
+
+// Process CPU seconds (all threads): on a shared machine, samples per CPU second says more about
+// the code than samples per wall second.
+double cpu_seconds() {
+  return static_cast<double>(std::clock()) / CLOCKS_PER_SEC;
+}
+
+// A batch of the time-major input x [T, B, E] and its labels [B], on the host.
+struct HostBatch {
+  HostBatch(int T, int B, int E) : T(T), B(B), E(E), x(std::size_t(T) * B * E), labels(B) {}
+  void gather(const curnn::data::MnistSplit& split, const std::int64_t* idx) {
+    curnn::data::gather_batch_time_major(split, idx, B, x.data(), labels.data());
+  }
+  ConstTensor x_view() const { return ConstTensor(x.data(), {T, B, E}, Device::CPU); }
+  ConstIds label_view() const { return ConstIds(labels.data(), {B}, Device::CPU); }
+  int T, B, E;
+  std::vector<float> x;
+  std::vector<std::int32_t> labels;
+};
+
+// Accuracy over a whole split, in batches of at most batch_size.
+double evaluate(Context& ctx, Model& model, const curnn::data::MnistSplit& split, int batch_size) {
+  std::int64_t correct = 0;
+  std::vector<std::int64_t> idx(batch_size);
+  for (std::int64_t begin = 0; begin < split.n; begin += batch_size) {
+    const int B = static_cast<int>(std::min<std::int64_t>(batch_size, split.n - begin));
+    for (int b = 0; b < B; ++b) idx[b] = begin + b;
+    HostBatch batch(split.rows, B, split.cols);
+    batch.gather(split, idx.data());
+    model.forward(ctx, batch.x_view(), batch.label_view(), /*training=*/false);
+    correct += model.count_correct(ctx);
+  }
+  return static_cast<double>(correct) / static_cast<double>(split.n);
+}
+
+void save(const Options& o, Model& model, Context& ctx, std::int64_t steps_done,
+          std::uint64_t data_seed) {
+  if (o.save_path.empty()) return;
+  std::filesystem::create_directories(o.save_path);
+  ctx.synchronize();
+  const std::vector<float> state = curnn::to_vector(model.training_state());
+  const json meta = {{"format", kCheckpointFormat},
+                     {"config", config_json(model.config())},
+                     {"steps_done", steps_done},
+                     {"adam_steps", model.adam_steps()},
+                     {"batch_size", o.batch_size},
+                     {"data_seed", data_seed},
+                     {"validation_size", o.validation_size}};
+  curnn::data::save_checkpoint(checkpoint_path(o.save_path), meta.dump(), state.data(),
+                               state.size());
+}
+
+// Loads the checkpoint in --save-path into model; returns the steps it had done and sets
+// data_seed to the seed of its data order.
+std::int64_t resume(const Options& o, Model& model, Context& ctx, std::uint64_t* data_seed) {
+  CURNN_CHECK(!o.save_path.empty(), "--resume needs --save-path DIR");
+  const std::string path = checkpoint_path(o.save_path);
+  const curnn::data::Checkpoint ck = curnn::data::load_checkpoint(path);
+  json meta;
+  try {
+    meta = json::parse(ck.meta);
+    CURNN_CHECK(meta.at("format") == kCheckpointFormat, path << ": not a curnn-mnist checkpoint");
+    const json want = config_json(model.config());
+    CURNN_CHECK(meta.at("config") == want, path << ": the checkpoint's model "
+                                                << meta.at("config").dump()
+                                                << " differs from the flags' " << want.dump());
+    CURNN_CHECK(
+        meta.at("batch_size") == o.batch_size && meta.at("validation_size") == o.validation_size,
+        path << ": saved with --batch-size " << meta.at("batch_size") << " and --validation-size "
+             << meta.at("validation_size") << "; pass the same to resume");
+    CURNN_CHECK(ck.data.size() == static_cast<std::size_t>(model.training_state().numel()),
+                path << ": holds " << ck.data.size() << " values, the model needs "
+                     << model.training_state().numel());
+    curnn::copy(
+        ConstTensor(ck.data.data(), {static_cast<std::int64_t>(ck.data.size())}, Device::CPU),
+        model.training_state(), ctx.stream());
+    ctx.synchronize();
+    model.set_adam_steps(meta.at("adam_steps").get<std::int64_t>());
+    *data_seed = meta.at("data_seed").get<std::uint64_t>();
+    return meta.at("steps_done").get<std::int64_t>();
+  } catch (const json::exception& e) {
+    CURNN_CHECK(false, path << ": bad checkpoint metadata (" << e.what() << ")");
+  }
+  return 0;
+}
+
+int train(const Options& o, Context& ctx) {
+  const curnn::data::MnistData data = curnn::data::load_mnist(o.data_path, o.validation_size);
+  const curnn::data::MnistSplit& train = data.train;
+  CURNN_CHECK(train.n >= o.batch_size, o.data_path << ": the training split has " << train.n
+                                                   << " images, fewer than --batch-size "
+                                                   << o.batch_size);
+  CURNN_CHECK(data.test.rows == train.rows && data.test.cols == train.cols,
+              o.data_path << ": test images are " << data.test.rows << "x" << data.test.cols
+                          << ", training images " << train.rows << "x" << train.cols);
+  ClassifierConfig config;
+  config.input_size = train.cols;  // one row of pixels per time step
+  config.hidden_size = o.hidden;
+  config.head = curnn::nn::parse_head(o.head);
+  config.adam.lr = o.lr;
+  Model model(ctx, config);
+  const int T = train.rows, B = o.batch_size;
+
+  std::uint64_t data_seed = o.seed;
+  std::int64_t steps_done = 0;
+  if (o.resume) {
+    steps_done = resume(o, model, ctx, &data_seed);
+    std::printf("Resumed from %s after %lld steps\n", checkpoint_path(o.save_path).c_str(),
+                static_cast<long long>(steps_done));
+  } else {
+    model.initialize(o.seed);
+  }
+  std::printf(
+      "curnn-mnist: BiLSTM %d x 2 units, head %s, %d steps of %d pixels, batch %d, "
+      "Adam lr %g, %lld training images, device %s, data seed %llu\n",
+      config.hidden_size, curnn::nn::head_name(config.head), T, config.input_size, B,
+      static_cast<double>(o.lr), static_cast<long long>(train.n), curnn::app::describe(ctx).c_str(),
+      static_cast<unsigned long long>(data_seed));
+  std::fflush(stdout);
+  curnn::app::JsonLog log(o.log_json);
+  log.write({{"type", "config"},
+             {"config", config_json(config)},
+             {"device", curnn::app::describe(ctx)},
+             {"seed", o.seed},
+             {"batch_size", B},
+             {"max_samples", o.max_samples},
+             {"resumed_steps", steps_done}});
+
+  // The data order continues where the checkpoint stopped: replay its next_batch calls.
+  curnn::data::EpochShuffler shuffler(train.n, data_seed);
+  std::vector<std::int64_t> idx(B);
+  for (std::int64_t s = 0; s < steps_done; ++s) shuffler.next_batch(B, idx.data());
+
+  HostBatch batch(T, B, config.input_size);
+  curnn::app::Stopwatch clock;
+  const double cpu_start = cpu_seconds();
+  std::int64_t step = steps_done + 1, trained = 0;
+  while (step * B < o.max_samples) {
+    shuffler.next_batch(B, idx.data());
+    batch.gather(train, idx.data());
+    model.forward(ctx, batch.x_view(), batch.label_view(), /*training=*/true);
+    model.backward(ctx);
+    model.adam_step(ctx);
+    trained += B;
+    if (step % kDisplayStep == 0) {  // the book evaluates the minibatch after its update
+      model.forward(ctx, batch.x_view(), batch.label_view(), /*training=*/false);
+      const double loss = model.mean_loss(ctx);
+      const double accuracy = static_cast<double>(model.count_correct(ctx)) / B;
+      std::printf("Iter %lld, Minibatch Loss= %.6f, Training Accuracy= %.5f\n",
+                  static_cast<long long>(step * B), loss, accuracy);
+      std::fflush(stdout);
+      log.write({{"type", "progress"},
+                 {"iter", step * B},
+                 {"step", step},
+                 {"loss", loss},
+                 {"accuracy", accuracy},
+                 {"elapsed_s", clock.seconds()}});
+    }
+    if (o.save_every > 0 && step % o.save_every == 0) save(o, model, ctx, step, data_seed);
+    ++step;
+  }
+  ctx.synchronize();
+  const double train_seconds = clock.seconds(), train_cpu_seconds = cpu_seconds() - cpu_start;
+  save(o, model, ctx, step - 1, data_seed);
+  std::printf("Optimization Finished!\n");
+  curnn::app::Stopwatch test_clock;
+  const double test_accuracy = evaluate(ctx, model, data.test, B);
+  std::printf("Testing Accuracy: %g\n", test_accuracy);
+  const double samples_per_s = trained > 0 ? trained / train_seconds : 0.0;
+  std::printf(
+      "curnn-mnist: trained %lld samples in %.1f s (%.1f s of CPU time): %.0f samples/s; "
+      "tested %lld images in %.1f s (%s)\n",
+      static_cast<long long>(trained), train_seconds, train_cpu_seconds, samples_per_s,
+      static_cast<long long>(data.test.n), test_clock.seconds(), ctx.is_cuda() ? "cuda" : "cpu");
+  log.write({{"type", "final"},
+             {"test_accuracy", test_accuracy},
+             {"test_images", data.test.n},
+             {"trained_samples", trained},
+             {"steps_done", step - 1},
+             {"train_seconds", train_seconds},
+             {"train_cpu_seconds", train_cpu_seconds},
+             {"samples_per_s", samples_per_s},
+             {"test_seconds", test_clock.seconds()}});
+  return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  return curnn::app::run_main("curnn-mnist", [&]() -> int {
+    Options o;
+    CLI::App cli{
+        "curnn-mnist: the book's bidirectional LSTM classifier of MNIST rows "
+        "(TensorFlow-Examples bidirectional_rnn.py) with libcurnn"};
+    cli.add_option("--data-path", o.data_path,
+                   "folder with {train,t10k}-{images-idx3,labels-idx1}-ubyte (or .gz)");
+    cli.add_option("--device", o.device, "cuda or cpu (default: cuda when a GPU is present)")
+        ->check(CLI::IsMember({"cuda", "cpu"}));
+    cli.add_option("--seed", o.seed, "random seed (initialisation and data order)");
+    cli.add_option("--max-samples", o.max_samples,
+                   "train while step * batch size < this (the book: 400000)")
+        ->check(CLI::Range(std::int64_t{1}, std::int64_t{1} << 40));
+    cli.add_option("--batch-size", o.batch_size, "minibatch size")->check(CLI::Range(1, 65536));
+    cli.add_option("--lr", o.lr, "Adam learning rate")->check(CLI::Range(1e-9f, 100.0f));
+    cli.add_option("--hidden", o.hidden, "LSTM units per direction")->check(CLI::Range(1, 16384));
+    cli.add_option("--head", o.head,
+                   "outputs-last (the book's outputs[-1]) or final-states (each direction's "
+                   "final state)")
+        ->check(CLI::IsMember({"outputs-last", "final-states"}));
+    cli.add_option("--validation-size", o.validation_size,
+                   "training images held out as TensorFlow's validation split")
+        ->check(CLI::Range(0, 1 << 30));
+    cli.add_option("--save-path", o.save_path,
+                   "folder for the checkpoint (model, Adam state, step), written at the end");
+    cli.add_option("--save-every", o.save_every, "also save every N steps (0: only at the end)")
+        ->check(CLI::Range(std::int64_t{0}, std::int64_t{1} << 40));
+    cli.add_flag("--resume", o.resume, "continue from the checkpoint in --save-path");
+    cli.add_option("--log-json", o.log_json,
+                   "write one JSON object per progress line and a final one");
+    cli.failure_message([](const CLI::App*, const CLI::Error& e) {  // one line, like run_main's
+      return std::string("curnn-mnist: error: ") + e.what() + " (see --help)\n";
+    });
+    try {
+      cli.parse(argc, argv);
+    } catch (const CLI::ParseError& e) {
+      return cli.exit(e);
+    }
+    Context ctx = curnn::app::make_context(o.device);
+    return train(o, ctx);
+  });
+}
