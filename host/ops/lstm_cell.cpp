@@ -1,8 +1,10 @@
 // LSTM cell ops: argument checks, then the CPU reference or the CUDA kernels.
 #include "curnn/ops/lstm_cell.hpp"
 
+#include <algorithm>
 #include <cmath>
 
+#include "../parallel.hpp"
 #include "curnn/ref/lstm_cell.hpp"
 #include "dispatch.hpp"
 
@@ -15,8 +17,8 @@ namespace {
 
 // An optional [B, H] tensor: absent (null data), or present with exactly that shape and device.
 template <class Scalar>
-const Scalar* optional_unit_tensor(TensorView<const Scalar> t, Device device, std::int64_t B, std::int64_t H,
-                                  const char* name) {
+const Scalar* optional_unit_tensor(TensorView<const Scalar> t, Device device, std::int64_t B,
+                                   std::int64_t H, const char* name) {
   if (!t) return nullptr;
   ::curnn::detail::check_tensor(t, {B, H}, device, name, __FILE__, __LINE__);
   return t.data();
@@ -30,6 +32,11 @@ void batch_and_hidden(TensorView<const Scalar> c_prev, std::int64_t* B, std::int
   *B = c_prev.dim(0);
   *H = c_prev.dim(1);
   CURNN_CHECK_ARG(*B * 4 * *H <= 0x7fffffff, "B*4H = " << *B * 4 * *H << " is too large");
+}
+
+// Enough rows per thread (about 4096 units) to pay for starting it.
+std::int64_t rows_per_thread(std::int64_t H) {
+  return std::max<std::int64_t>(1, 4096 / H);
 }
 
 template <class Scalar>
@@ -58,8 +65,14 @@ void lstm_cell_forward_impl(Context& ctx, TensorView<const Scalar> preact,
   }
   const int b = static_cast<int>(B), hh = static_cast<int>(H);
   if (!ctx.is_cuda()) {
-    ref::lstm_cell_forward<Scalar>(b, hh, preact.data(), bias.data(), c_prev.data(),
-                                   forget_bias, gates.data(), c.data(), h.data(), mask, hd);
+    // Rows are independent: each thread runs the reference on its own block of rows.
+    host::parallel_for(B, rows_per_thread(H), [&](std::int64_t r0, std::int64_t r1) {
+      const auto at = [&](auto* p, std::int64_t width) { return p ? p + r0 * width : p; };
+      ref::lstm_cell_forward<Scalar>(static_cast<int>(r1 - r0), hh, at(preact.data(), 4 * H),
+                                     bias.data(), at(c_prev.data(), H), forget_bias,
+                                     at(gates.data(), 4 * H), at(c.data(), H), at(h.data(), H),
+                                     at(mask, H), at(hd, H));
+    });
     return;
   }
   if constexpr (internal::kIsFloat<Scalar>) {
@@ -92,8 +105,13 @@ void lstm_cell_backward_impl(Context& ctx, TensorView<const Scalar> gates,
   const Scalar* dc_p = optional_unit_tensor(dc, dev, B, H, "dc");
   const int b = static_cast<int>(B), hh = static_cast<int>(H);
   if (!ctx.is_cuda()) {
-    ref::lstm_cell_backward<Scalar>(b, hh, gates.data(), c.data(), c_prev.data(), dh_p,
-                                    dh_out_p, mask, dc_p, dpreact.data(), dc_prev.data());
+    host::parallel_for(B, rows_per_thread(H), [&](std::int64_t r0, std::int64_t r1) {
+      const auto at = [&](auto* p, std::int64_t width) { return p ? p + r0 * width : p; };
+      ref::lstm_cell_backward<Scalar>(static_cast<int>(r1 - r0), hh, at(gates.data(), 4 * H),
+                                      at(c.data(), H), at(c_prev.data(), H), at(dh_p, H),
+                                      at(dh_out_p, H), at(mask, H), at(dc_p, H),
+                                      at(dpreact.data(), 4 * H), at(dc_prev.data(), H));
+    });
     return;
   }
   if constexpr (internal::kIsFloat<Scalar>) {
@@ -114,13 +132,12 @@ void lstm_cell_forward(Context& ctx, ConstTensor preact, ConstTensor bias, Const
   lstm_cell_forward_impl<float>(ctx, preact, bias, c_prev, forget_bias, gates, c, h, dropout_mask,
                                 h_dropped);
 }
-void lstm_cell_forward(Context& ctx, TensorView<const double> preact,
-                       TensorView<const double> bias, TensorView<const double> c_prev,
-                       double forget_bias, TensorView<double> gates, TensorView<double> c,
-                       TensorView<double> h, TensorView<const double> dropout_mask,
-                       TensorView<double> h_dropped) {
-  lstm_cell_forward_impl<double>(ctx, preact, bias, c_prev, forget_bias, gates, c, h,
-                                 dropout_mask, h_dropped);
+void lstm_cell_forward(Context& ctx, TensorView<const double> preact, TensorView<const double> bias,
+                       TensorView<const double> c_prev, double forget_bias,
+                       TensorView<double> gates, TensorView<double> c, TensorView<double> h,
+                       TensorView<const double> dropout_mask, TensorView<double> h_dropped) {
+  lstm_cell_forward_impl<double>(ctx, preact, bias, c_prev, forget_bias, gates, c, h, dropout_mask,
+                                 h_dropped);
 }
 void lstm_cell_backward(Context& ctx, ConstTensor gates, ConstTensor c, ConstTensor c_prev,
                         ConstTensor dh, ConstTensor dh_out, ConstTensor dropout_mask,
@@ -128,11 +145,11 @@ void lstm_cell_backward(Context& ctx, ConstTensor gates, ConstTensor c, ConstTen
   lstm_cell_backward_impl<float>(ctx, gates, c, c_prev, dh, dh_out, dropout_mask, dc, dpreact,
                                  dc_prev);
 }
-void lstm_cell_backward(Context& ctx, TensorView<const double> gates,
-                        TensorView<const double> c, TensorView<const double> c_prev,
-                        TensorView<const double> dh, TensorView<const double> dh_out,
-                        TensorView<const double> dropout_mask, TensorView<const double> dc,
-                        TensorView<double> dpreact, TensorView<double> dc_prev) {
+void lstm_cell_backward(Context& ctx, TensorView<const double> gates, TensorView<const double> c,
+                        TensorView<const double> c_prev, TensorView<const double> dh,
+                        TensorView<const double> dh_out, TensorView<const double> dropout_mask,
+                        TensorView<const double> dc, TensorView<double> dpreact,
+                        TensorView<double> dc_prev) {
   lstm_cell_backward_impl<double>(ctx, gates, c, c_prev, dh, dh_out, dropout_mask, dc, dpreact,
                                   dc_prev);
 }
