@@ -70,6 +70,22 @@ if wants ptb; then
   wps=$(grep -o 'speed: [0-9]*' "$out.partial/ptb.log" | tail -1 | awk '{print $2}')
   rows+=("| PTB LM ($ptb_model) | test perplexity | $test_ppl | 116.8 (small) / 82.1 / 78.3 | $(($(date +%s) - s)) s | $wps words/s | $device | $mode |")
 fi
+if wants mnist && [[ -x build/bin/curnn-mnist ]]; then
+  if [[ $mode == full ]]; then
+    args=()
+    label="full run: 400,000 samples"
+  else
+    args=(--max-samples 20000)
+    label="QUICK run: 20,000 samples"
+  fi
+  say "MNIST BiLSTM ($label)"
+  s=$(date +%s)
+  build/bin/curnn-mnist --data-path "$data/mnist" --device "$device" --seed 1 "${args[@]}" \
+    --log-json "$out.partial/mnist.jsonl" | tee "$out.partial/mnist.log"
+  acc=$(grep -o 'Testing Accuracy: [0-9.]*' "$out.partial/mnist.log" | awk '{print $3}')
+  sps=$(grep -oE '[0-9.]+ samples/s' "$out.partial/mnist.log" | tail -1 | awk '{print $1}')
+  rows+=("| MNIST BiLSTM | test accuracy | $acc | 0.983 | $(($(date +%s) - s)) s | $sps samples/s | $device | $mode |")
+fi
 for app in mnist word2vec; do
   if wants $app && [[ ! -x build/bin/curnn-$app ]]; then
     say "$app: the app is not implemented yet (curnn-$app); skipped"
