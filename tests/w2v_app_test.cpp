@@ -13,14 +13,11 @@
 #include <string>
 
 #include "curnn/word2vec/vectors.hpp"
+#include "support/run_app.hpp"
 #include "w2v_test_util.hpp"
 
 namespace curnn::word2vec {
 namespace {
-
-std::filesystem::path bin_dir() {
-  return std::filesystem::read_symlink("/proc/self/exe").parent_path();
-}
 
 struct RunResult {
   int exit_code = -1;
@@ -31,16 +28,17 @@ class App : public test::TempFiles {
  protected:
   void SetUp() override {
     test::TempFiles::SetUp();
-    if (!std::filesystem::exists(bin_dir() / "curnn-word2vec")) {
-      GTEST_SKIP() << "curnn-word2vec is not built next to " << bin_dir();
+    if (!std::filesystem::exists(curnn::test::app_path("curnn-word2vec"))) {
+      GTEST_SKIP() << "curnn-word2vec is not built next to this test";
     }
   }
 
-  // Runs `app` with `args` (a shell-quoted string), stdin from `input` if given.
+  // Runs `app` with `args` (a shell-quoted string), stdin from `input` if given; unlike
+  // curnn::test::run_app, stdout and stderr are kept apart.
   RunResult run(const std::string& app, const std::string& args, const std::string& input = "") {
     const std::string out = path("stdout.txt"), err = path("stderr.txt");
     std::string cmd =
-        "'" + (bin_dir() / app).string() + "' " + args + " >'" + out + "' 2>'" + err + "'";
+        "'" + curnn::test::app_path(app) + "' " + args + " >'" + out + "' 2>'" + err + "'";
     if (!input.empty()) cmd += " <'" + write("stdin.txt", input) + "'";
     const int status = std::system(cmd.c_str());
     RunResult r;

@@ -318,20 +318,22 @@ void train_on_gpu(Context& ctx, const Vocabulary& vocab, const Corpus& corpus,
   std::int64_t pairs = 0, words_read = 0, words_trained = 0;
   const auto retire = [&](GpuBatch& s) {
     if (!s.pending) return;
+    s.pending = false;
     s.host_loss.resize(static_cast<std::size_t>(s.chunks));
     s.host_pairs.resize(static_cast<std::size_t>(s.chunks));
-    CURNN_CUDA_CHECK(cudaMemcpyAsync(s.host_loss.data(), s.loss.data(),
-                                     s.host_loss.size() * sizeof(float), cudaMemcpyDeviceToHost,
-                                     stream));
-    CURNN_CUDA_CHECK(cudaMemcpyAsync(s.host_pairs.data(), s.pairs.data(),
-                                     s.host_pairs.size() * sizeof(std::int32_t),
-                                     cudaMemcpyDeviceToHost, stream));
-    CURNN_CUDA_CHECK(cudaStreamSynchronize(stream));
+    if (s.chunks > 0) {
+      CURNN_CUDA_CHECK(cudaMemcpyAsync(s.host_loss.data(), s.loss.data(),
+                                       s.host_loss.size() * sizeof(float), cudaMemcpyDeviceToHost,
+                                       stream));
+      CURNN_CUDA_CHECK(cudaMemcpyAsync(s.host_pairs.data(), s.pairs.data(),
+                                       s.host_pairs.size() * sizeof(std::int32_t),
+                                       cudaMemcpyDeviceToHost, stream));
+      CURNN_CUDA_CHECK(cudaStreamSynchronize(stream));
+    }
     for (int c = 0; c < s.chunks; ++c) loss_sum += s.host_loss[c], pairs += s.host_pairs[c];
     words_read += s.words_read, words_trained += s.words_trained;
     done.words_read.store(words_read), done.words_trained.store(words_trained);
     done.pairs.store(pairs), done.loss_pairs.store(pairs), done.loss_sum.store(loss_sum);
-    s.pending = false;
     if (seconds_since(last_report) >= progress_interval_s) {
       reporter.report(counters);
       last_report = Clock::now();
@@ -387,8 +389,8 @@ void train_on_gpu(Context& ctx, const Vocabulary& vocab, const Corpus& corpus,
         alphas.push_back(static_cast<float>(learning_rate(o.alpha, words_packed, total_words)));
         ids.insert(ids.end(), sentence.begin(), sentence.end());
         offsets.push_back(static_cast<std::int64_t>(ids.size()));
-        batch_trained += static_cast<std::int64_t>(sentence.size());
       }
+      batch_trained += static_cast<std::int64_t>(sentence.size());
       words_packed += n;
       if (static_cast<int>(alphas.size()) == max_chunks) {
         launch_batch(batch_read, batch_trained);
