@@ -36,7 +36,7 @@ using json = nlohmann::json;
 struct Options {
   std::string train_path, output, save_vocab, read_vocab, device, log_json;
   w2v::TrainOptions train;
-  int hs = 0, binary = 0, cbow = 1;
+  int hs = 0, binary = 0, cbow = 1, debug = 2, classes = 0;
   std::int64_t min_count = 5;
   double alpha = -1;  // -1: word2vec.c's default for the architecture
   bool tutorial = false, no_plot = false;
@@ -111,6 +111,7 @@ int run_tutorial_mode(const Options& o, curnn::Context& ctx) {
 
 int run_fast_mode(Options& o, curnn::Context& ctx) {
   CURNN_CHECK(o.hs == 0, "hierarchical softmax (-hs 1) is not supported; use -hs 0 -negative N");
+  CURNN_CHECK(o.classes == 0, "word classes (-classes N) are not supported; use -classes 0");
   CURNN_CHECK(!o.output.empty() || !o.save_vocab.empty(),
               "nothing to do: give -output FILE (or -save-vocab FILE)");
   o.train.cbow = o.cbow != 0;
@@ -154,10 +155,11 @@ int run_fast_mode(Options& o, curnn::Context& ctx) {
              {"device", curnn::app::describe(ctx)}});
 
   ProgressPrinter printer(log);
-  const w2v::TrainResult r = w2v::train(
-      ctx, vocab, corpus, o.train, [&](const w2v::TrainProgress& p) { printer(p); },
-      printer.tty() ? 1.0 : 10.0);
-  printer.finish();
+  w2v::ProgressCallback progress;
+  if (o.debug > 0) progress = [&](const w2v::TrainProgress& p) { printer(p); };
+  const w2v::TrainResult r =
+      w2v::train(ctx, vocab, corpus, o.train, progress, printer.tty() ? 1.0 : 10.0);
+  if (o.debug > 0) printer.finish();
   w2v::write_word_vectors(o.output, vocab.words(), r.syn0.data(), o.train.size, o.binary != 0);
   const double wps = r.seconds > 0 ? static_cast<double>(r.words_read) / r.seconds : 0;
   std::printf(
@@ -194,6 +196,8 @@ int main(int argc, char** argv) {
                    "threshold for subsampling frequent words; 0 = off "
                    "(default 1e-3)");
     cli.add_option("--hs", o.hs, "hierarchical softmax: only 0 is supported");
+    cli.add_option("--debug", o.debug, "0 = no progress lines (default 2)");
+    cli.add_option("--classes", o.classes, "k-means word classes: only 0 (vectors) is supported");
     cli.add_option("--negative", t.negative, "number of negative examples (default 5)");
     cli.add_option("--threads", t.threads, "CPU threads (default 12)");
     cli.add_option("--iter", t.iter, "training passes (default 5)");
@@ -218,6 +222,10 @@ int main(int argc, char** argv) {
         ->check(CLI::Range(std::int64_t{1}, std::int64_t{1} << 40));
     cli.add_option("--output-dir", o.output_dir, "--tutorial: folder for the outputs");
     cli.add_flag("--no-plot", o.no_plot, "--tutorial: skip the t-SNE plot");
+    cli.name("curnn-word2vec");
+    cli.footer(
+        "word2vec.c's single-dash flags are accepted too: -train FILE -output FILE -size 128 "
+        "...");
     std::vector<std::string> args = normalize_flags(argc, argv);
     std::reverse(args.begin(), args.end());  // CLI11 takes the arguments in reverse order
     try {

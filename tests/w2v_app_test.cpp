@@ -153,6 +153,7 @@ TEST_F(App, AbsurdFlagsAreOneLineErrors) {
   expect_one_line_error(run("curnn-word2vec", base + "-sample -1"), "-sample");
   expect_one_line_error(run("curnn-word2vec", base + "-alpha 0"), "-alpha");
   expect_one_line_error(run("curnn-word2vec", base + "-hs 1"), "not supported");
+  expect_one_line_error(run("curnn-word2vec", base + "-classes 10"), "not supported");
   expect_one_line_error(run("curnn-word2vec", base + "-size abc"), "size");
   expect_one_line_error(run("curnn-word2vec", base + "-cbow 2"), "cbow");
   expect_one_line_error(run("curnn-word2vec", "-output x"), "train");
