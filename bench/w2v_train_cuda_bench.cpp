@@ -1,0 +1,101 @@
+// The fast word2vec trainer on the GPU: the kernel alone (cuda::w2v_train_chunks on 1024
+// 1000-word chunks of a synthetic Zipf corpus, hashed draws, timed with CUDA events) and the
+// whole trainer (word2vec::train on Context::cuda(), host subsampling and packing included,
+// wall clock). Counters: words/s (words trained, i.e. after subsampling, for the kernel; words
+// read for the trainer) and GB/s by the byte model of kernels/w2v_train.cu. Skips without a GPU.
+#include <benchmark/benchmark.h>
+
+#include <vector>
+
+#include "curnn/cuda/w2v_train.hpp"
+#include "curnn/unigram_table.hpp"
+#include "curnn/word2vec/trainer.hpp"
+#include "support/cuda_timer.hpp"
+#include "support/w2v_corpus.hpp"
+
+namespace {
+
+using namespace curnn;
+
+const bench::SyntheticCorpus& corpus() {
+  static const bench::SyntheticCorpus data = bench::zipf_corpus(70000, 4000000);
+  return data;
+}
+
+void BM_W2vTrainKernel(benchmark::State& state) {
+  if (!cuda_available()) return state.SkipWithError("no CUDA device");
+  const int E = static_cast<int>(state.range(0)), S = static_cast<int>(state.range(1));
+  const bool cbow = state.range(2) != 0;
+  const int K = 5, W = 5;
+  const auto& data = corpus();
+  Context ctx = Context::cuda();
+  const std::int64_t n = static_cast<std::int64_t>(S) * word2vec::kMaxSentenceLength;
+  std::vector<std::int32_t> ids(data.corpus.ids.begin(), data.corpus.ids.begin() + n);
+  std::vector<std::int64_t> offsets;
+  for (int s = 0; s <= S; ++s) offsets.push_back(static_cast<std::int64_t>(s) * 1000);
+  const UnigramTable table(data.vocab.counts(), 0.75, 10000000);
+  const std::int32_t V = data.vocab.size();
+  auto d_ids = to_buffer(ids, Device::CUDA);
+  auto d_offsets = to_buffer(offsets, Device::CUDA);
+  auto d_alpha = to_buffer(std::vector<float>(S, 0.025f), Device::CUDA);
+  auto d_table = to_buffer(table.table(), Device::CUDA);
+  auto syn0 = to_buffer(word2vec::initial_syn0(V, E), Device::CUDA);
+  auto syn1neg = to_buffer(std::vector<float>(static_cast<std::size_t>(V) * E, 0.f), Device::CUDA);
+  Buffer<float> loss(Device::CUDA, S);
+  Buffer<std::int32_t> pairs(Device::CUDA, S);
+  cuda::W2vTrainDraws draws;
+  draws.table = d_table.data();
+  draws.table_size = table.size();
+  const auto stream = static_cast<cudaStream_t>(ctx.stream());
+  std::uint64_t launch = 0;
+  double words = 0, bytes = 0;
+  for (auto _ : state) {
+    draws.key = ++launch;
+    bench::CudaEventTimer timer(stream);
+    cuda::w2v_train_chunks(E, K, W, cbow, V, S, d_ids.data(), d_offsets.data(), d_alpha.data(),
+                           draws, syn0.data(), syn1neg.data(), loss.data(), pairs.data(), stream);
+    state.SetIterationTime(timer.seconds());
+    const std::vector<std::int32_t> p = to_vector(pairs.view());
+    std::int64_t total_pairs = 0;
+    for (const auto x : p) total_pairs += x;
+    words += static_cast<double>(n);
+    bytes += bench::w2v_train_bytes(n, total_pairs, E, K);
+  }
+  state.counters["words/s"] = benchmark::Counter(words, benchmark::Counter::kIsRate);
+  state.counters["GB/s"] = benchmark::Counter(bytes / 1e9, benchmark::Counter::kIsRate);
+}
+BENCHMARK(BM_W2vTrainKernel)
+    ->ArgNames({"E", "chunks", "cbow"})
+    ->Args({128, 1024, 0})
+    ->Args({128, 512, 0})
+    ->Args({128, 2048, 0})
+    ->Args({128, 1024, 1})
+    ->Args({300, 1024, 0})
+    ->UseManualTime()
+    ->Unit(benchmark::kMillisecond);
+
+void BM_W2vTrainGpuTrainer(benchmark::State& state) {
+  if (!cuda_available()) return state.SkipWithError("no CUDA device");
+  Context ctx = Context::cuda();
+  word2vec::TrainOptions o;
+  o.size = 128, o.window = 5, o.negative = 5, o.sample = 1e-4, o.iter = 1, o.cbow = false;
+  o.alpha = 0.025;
+  o.gpu_concurrent_chunks = static_cast<int>(state.range(0));
+  double words = 0, bytes = 0;
+  for (auto _ : state) {
+    const word2vec::TrainResult r = word2vec::train(ctx, corpus().vocab, corpus().corpus, o);
+    state.SetIterationTime(r.seconds);
+    words += static_cast<double>(r.words_read);
+    bytes += bench::w2v_train_bytes(r.words_trained, r.pairs, o.size, o.negative);
+  }
+  state.counters["words/s"] = benchmark::Counter(words, benchmark::Counter::kIsRate);
+  state.counters["GB/s"] = benchmark::Counter(bytes / 1e9, benchmark::Counter::kIsRate);
+}
+BENCHMARK(BM_W2vTrainGpuTrainer)
+    ->ArgNames({"chunks"})
+    ->Arg(1024)
+    ->UseManualTime()
+    ->Unit(benchmark::kMillisecond)
+    ->Iterations(2);
+
+}  // namespace

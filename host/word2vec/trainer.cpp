@@ -1,0 +1,485 @@
+// The fast word2vec trainer (curnn/word2vec/trainer.hpp): the sentence reader shared by both
+// backends, the CPU workers, and the host side of the GPU backend.
+#include "curnn/word2vec/trainer.hpp"
+
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <cmath>
+#include <limits>
+#include <thread>
+
+#include "curnn/error.hpp"
+#include "curnn/ref/w2v_train.hpp"
+#include "curnn/unigram_table.hpp"
+
+#if CURNN_HAVE_CUDA
+#include "curnn/cuda/check.hpp"
+#include "curnn/cuda/w2v_train.hpp"
+#endif
+
+namespace curnn::word2vec {
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+double seconds_since(Clock::time_point start) {
+  return std::chrono::duration<double>(Clock::now() - start).count();
+}
+
+std::uint64_t splitmix64(std::uint64_t x) {
+  x += 0x9E3779B97F4A7C15ull;
+  x = (x ^ (x >> 30)) * 0xBF58476D1CE4E5B9ull;
+  x = (x ^ (x >> 27)) * 0x94D049BB133111EBull;
+  return x ^ (x >> 31);
+}
+
+// How often a CPU worker publishes its word count and refreshes its learning rate (word2vec.c).
+constexpr std::int64_t kWordsPerRateUpdate = 10000;
+// The CPU workers compute the loss (for the progress line) on one sentence in this many.
+constexpr std::int64_t kLossSampleEvery = 8;
+
+// word2vec.c's per-word subsampling threshold `ran` (kept when ran >= (r & 0xFFFF) / 65536), as
+// float; 1 (always kept) when sample <= 0 or the count is 0.
+std::vector<float> keep_thresholds(const Vocabulary& vocab, double sample) {
+  std::vector<float> keep(static_cast<std::size_t>(vocab.size()), 1.0f);  // [V]
+  if (sample <= 0) return keep;
+  for (std::int32_t w = 0; w < vocab.size(); ++w) {
+    if (vocab.count(w) > 0) {
+      keep[w] = static_cast<float>(keep_probability(vocab.count(w), sample, vocab.train_words()));
+    }
+  }
+  return keep;
+}
+
+// Reads the sentences of the word range [begin, end) of a corpus as word2vec.c's training thread
+// does: each word is read once, dropped by subsampling (one LCG draw per word), and the kept
+// words are cut into sentences at line ends, at kMaxSentenceLength kept words and at `end`.
+class SentenceReader {
+ public:
+  SentenceReader(const Corpus& corpus, const std::vector<float>& keep, std::int64_t begin,
+                 std::int64_t end)
+      : corpus_(corpus), keep_(keep), begin_(begin), end_(end) {
+    restart();
+  }
+
+  void restart() {
+    pos_ = begin_;
+    const auto& lines = corpus_.line_offsets;
+    line_end_ = std::upper_bound(lines.begin(), lines.end(), pos_);
+  }
+
+  // Fills `sentence` with the next sentence's kept ids, advancing the LCG `rng` once per word
+  // read; returns the number of words read (0 at the end of the range). A sentence may be empty
+  // when subsampling dropped all its words.
+  std::int64_t next(std::vector<std::int32_t>& sentence, std::uint64_t& rng) {
+    sentence.clear();
+    const std::int64_t start = pos_;
+    while (pos_ < end_) {
+      while (*line_end_ <= pos_) ++line_end_;
+      const std::int64_t stop = std::min<std::int64_t>(*line_end_, end_);
+      while (pos_ < stop && sentence.size() < static_cast<std::size_t>(kMaxSentenceLength)) {
+        const std::int32_t id = corpus_.ids[static_cast<std::size_t>(pos_++)];
+        rng = lcg_next(rng);
+        if (keep_[id] < static_cast<float>(rng & 0xFFFF) / 65536.0f) continue;
+        sentence.push_back(id);
+      }
+      break;  // a line end, the range end or a full sentence
+    }
+    return pos_ - start;
+  }
+
+ private:
+  const Corpus& corpus_;
+  const std::vector<float>& keep_;
+  std::int64_t begin_, end_, pos_ = 0;
+  std::vector<std::int64_t>::const_iterator line_end_;
+};
+
+// word2vec.c's draws from one LCG state, in its order (ref::train_sentence's Draws).
+struct LcgDraws {
+  std::uint64_t& rng;
+  int window;
+  const UnigramTable& table;
+  std::int32_t vocab_size;
+
+  int shrink(int) {
+    rng = lcg_next(rng);
+    return static_cast<int>(rng % static_cast<std::uint64_t>(window));
+  }
+  std::int32_t negative(int, int, int) {
+    rng = lcg_next(rng);
+    // table.sample(rng), with the modulo by word2vec.c's table size a compile-time constant (a
+    // multiplication instead of a 64-bit division, which would cost as much as a target's
+    // arithmetic).
+    constexpr std::uint64_t kDefaultSize = 100000000;
+    const std::uint64_t slot = table.size() == static_cast<std::int64_t>(kDefaultSize)
+                                   ? (rng >> 16) % kDefaultSize
+                                   : (rng >> 16) % static_cast<std::uint64_t>(table.size());
+    const std::int32_t target = table.table()[slot];
+    if (target != 0) return target;
+    return static_cast<std::int32_t>(rng % static_cast<std::uint64_t>(vocab_size - 1) + 1);
+  }
+};
+
+// A CPU worker's sentence step (ref::train_sentence inlined: flatten), compiled twice: for CPUs
+// with AVX2 (chosen when the program loads: 8-wide loops) and for the baseline x86-64 (4-wide
+// SSE2). No FMA: the same arithmetic either way.
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
+__attribute__((target_clones("avx2", "default"), flatten))
+#endif
+void train_sentence_on_cpu(const TrainOptions& o, const std::vector<std::int32_t>& sentence,
+                           LcgDraws& draws, float alpha, float* syn0, float* syn1neg,
+                           float* neu1, float* neu1e, ref::SgnsLossSum* loss, bool compute_loss) {
+  ref::train_sentence(o.size, o.negative, o.window, o.cbow, static_cast<int>(sentence.size()),
+                      sentence.data(), draws, alpha, syn0, syn1neg, neu1, neu1e, loss,
+                      compute_loss);
+}
+
+// What each worker (or the GPU loop) has done so far; written by its owner, read by the
+// progress reporter.
+struct alignas(64) WorkerCounters {
+  std::atomic<std::int64_t> words_read{0}, words_trained{0}, pairs{0};
+  std::atomic<std::int64_t> loss_pairs{0};  // pairs whose loss is in loss_sum
+  std::atomic<double> loss_sum{0.0};
+};
+
+// Calls `progress` with the counters' totals; the loss is averaged since the previous report.
+class ProgressReporter {
+ public:
+  ProgressReporter(const ProgressCallback& progress, std::int64_t total_words, double alpha,
+                   Clock::time_point start)
+      : progress_(progress), total_words_(total_words), alpha_(alpha), start_(start) {}
+
+  void report(const std::vector<WorkerCounters>& workers) {
+    TrainProgress p;
+    std::int64_t pairs = 0;
+    double loss = 0;
+    for (const auto& w : workers) {
+      p.words_done += w.words_read.load(std::memory_order_relaxed);
+      pairs += w.loss_pairs.load(std::memory_order_relaxed);
+      loss += w.loss_sum.load(std::memory_order_relaxed);
+    }
+    p.total_words = total_words_;
+    p.alpha = learning_rate(alpha_, p.words_done, total_words_);
+    p.loss = pairs > last_pairs_ ? (loss - last_loss_) / static_cast<double>(pairs - last_pairs_)
+                                 : std::numeric_limits<double>::quiet_NaN();
+    p.seconds = seconds_since(start_);
+    last_pairs_ = pairs, last_loss_ = loss;
+    if (progress_) progress_(p);
+  }
+
+ private:
+  const ProgressCallback& progress_;
+  std::int64_t total_words_;
+  double alpha_;
+  Clock::time_point start_;
+  std::int64_t last_pairs_ = 0;
+  double last_loss_ = 0;
+};
+
+void fill_result(TrainResult& result, const std::vector<WorkerCounters>& workers,
+                 Clock::time_point start) {
+  double loss = 0;
+  std::int64_t loss_pairs = 0;
+  for (const auto& w : workers) {
+    result.words_read += w.words_read.load();
+    result.words_trained += w.words_trained.load();
+    result.pairs += w.pairs.load();
+    loss_pairs += w.loss_pairs.load();
+    loss += w.loss_sum.load();
+  }
+  result.loss = loss_pairs ? loss / static_cast<double>(loss_pairs) : 0.0;
+  result.seconds = seconds_since(start);
+}
+
+// The CPU backend: `threads` workers over contiguous shards, Hogwild on the shared tables.
+void train_on_cpu(const Vocabulary& vocab, const Corpus& corpus, const TrainOptions& o,
+                  const UnigramTable& table, TrainResult& result, const ProgressCallback& progress,
+                  double progress_interval_s) {
+  const std::int64_t total_words = static_cast<std::int64_t>(o.iter) * corpus.num_words();
+  const std::vector<float> keep = keep_thresholds(vocab, o.sample);
+  const auto shards = shard_ranges(corpus.num_words(), o.threads);
+  std::vector<WorkerCounters> counters(shards.size());
+  std::atomic<std::int64_t> words_done{0};  // published word counts, for the learning rate
+  std::atomic<int> running{static_cast<int>(shards.size())};
+  const auto start = Clock::now();
+
+  const auto work = [&](std::size_t t) {
+    WorkerCounters& mine = counters[t];
+    std::uint64_t rng = splitmix64(o.seed + t);
+    SentenceReader reader(corpus, keep, shards[t].first, shards[t].second);
+    LcgDraws draws{rng, o.window, table, vocab.size()};
+    std::vector<std::int32_t> sentence;
+    std::vector<float> neu1(static_cast<std::size_t>(o.size)), neu1e(neu1.size());
+    ref::SgnsLossSum loss;
+    std::int64_t read = 0, trained = 0, unpublished = 0, sentences = 0;
+    double alpha = o.alpha;
+    const auto publish = [&] {
+      alpha = learning_rate(o.alpha, words_done.fetch_add(unpublished) + unpublished, total_words);
+      unpublished = 0;
+      mine.words_read.store(read, std::memory_order_relaxed);
+      mine.words_trained.store(trained, std::memory_order_relaxed);
+      mine.pairs.store(loss.pairs, std::memory_order_relaxed);
+      mine.loss_pairs.store(loss.loss_pairs, std::memory_order_relaxed);
+      mine.loss_sum.store(loss.sum, std::memory_order_relaxed);
+    };
+    for (int pass = 0; pass < o.iter; ++pass) {
+      reader.restart();
+      for (;;) {
+        if (unpublished > kWordsPerRateUpdate) publish();
+        const std::int64_t n = reader.next(sentence, rng);
+        if (n == 0) break;
+        read += n, unpublished += n;
+        trained += static_cast<std::int64_t>(sentence.size());
+        train_sentence_on_cpu(o, sentence, draws, static_cast<float>(alpha), result.syn0.data(),
+                              result.syn1neg.data(), neu1.data(), neu1e.data(), &loss,
+                              sentences++ % kLossSampleEvery == 0);
+      }
+    }
+    publish();
+    running.fetch_sub(1);
+  };
+
+  std::vector<std::thread> workers;
+  for (std::size_t t = 1; t < shards.size(); ++t) workers.emplace_back(work, t);
+  ProgressReporter reporter(progress, total_words, o.alpha, start);
+  if (progress) {
+    // The reporter runs on its own thread only while there is something to report.
+    std::thread watcher([&] {
+      auto last = Clock::now();
+      while (running.load() > 0) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(20));
+        if (seconds_since(last) >= progress_interval_s) {
+          reporter.report(counters);
+          last = Clock::now();
+        }
+      }
+    });
+    work(0);
+    for (auto& w : workers) w.join();
+    watcher.join();
+  } else {
+    work(0);
+    for (auto& w : workers) w.join();
+  }
+  reporter.report(counters);
+  fill_result(result, counters, start);
+}
+
+#if CURNN_HAVE_CUDA
+
+// The GPU backend's host side: subsamples and cuts sentences on the host (the CPU reader, one
+// LCG), packs up to gpu_concurrent_chunks sentences per launch with their learning rates, and
+// packs the next batch while the current one runs (two sets of device buffers, used in turn).
+struct GpuBatch {
+  Buffer<std::int32_t> ids;      // [gpu_concurrent_chunks * kMaxSentenceLength]
+  Buffer<std::int64_t> offsets;  // [gpu_concurrent_chunks + 1]
+  Buffer<float> alpha, loss;     // [gpu_concurrent_chunks]
+  Buffer<std::int32_t> pairs;    // [gpu_concurrent_chunks]
+  std::vector<float> host_loss;
+  std::vector<std::int32_t> host_pairs;
+  std::int64_t words_read = 0, words_trained = 0;
+  int chunks = 0;
+  bool pending = false;  // launched, results not collected yet
+};
+
+void train_on_gpu(Context& ctx, const Vocabulary& vocab, const Corpus& corpus,
+                  const TrainOptions& o, const UnigramTable& table, TrainResult& result,
+                  const ProgressCallback& progress, double progress_interval_s) {
+  CURNN_CHECK_ARG(o.size <= cuda::kW2vTrainMaxEmbedding,
+                  "-size " << o.size << ": the GPU trainer supports at most "
+                           << cuda::kW2vTrainMaxEmbedding << " (use --device cpu)");
+  const std::int64_t total_words = static_cast<std::int64_t>(o.iter) * corpus.num_words();
+  const std::vector<float> keep = keep_thresholds(vocab, o.sample);
+  const auto stream = static_cast<cudaStream_t>(ctx.stream());
+  const Device dev = ctx.device();
+  Buffer<std::int32_t> d_table = to_buffer(table.table(), dev);
+  Buffer<float> syn0 = to_buffer(result.syn0, dev), syn1neg = to_buffer(result.syn1neg, dev);
+  std::vector<WorkerCounters> counters(1);
+  WorkerCounters& done = counters[0];
+  const auto start = Clock::now();
+  ProgressReporter reporter(progress, total_words, o.alpha, start);
+  auto last_report = start;
+
+  const int max_chunks = o.gpu_concurrent_chunks;
+  const std::size_t max_words = static_cast<std::size_t>(max_chunks) * kMaxSentenceLength;
+  GpuBatch batches[2];
+  for (auto& s : batches) {
+    s.ids = Buffer<std::int32_t>(dev, max_words);
+    s.offsets = Buffer<std::int64_t>(dev, static_cast<std::size_t>(max_chunks) + 1);
+    s.alpha = Buffer<float>(dev, static_cast<std::size_t>(max_chunks));
+    s.loss = Buffer<float>(dev, static_cast<std::size_t>(max_chunks));
+    s.pairs = Buffer<std::int32_t>(dev, static_cast<std::size_t>(max_chunks));
+  }
+  // Waits for a slot's launch and adds its results to the counters.
+  double loss_sum = 0;
+  std::int64_t pairs = 0, words_read = 0, words_trained = 0;
+  const auto retire = [&](GpuBatch& s) {
+    if (!s.pending) return;
+    s.pending = false;
+    s.host_loss.resize(static_cast<std::size_t>(s.chunks));
+    s.host_pairs.resize(static_cast<std::size_t>(s.chunks));
+    if (s.chunks > 0) {
+      CURNN_CUDA_CHECK(cudaMemcpyAsync(s.host_loss.data(), s.loss.data(),
+                                       s.host_loss.size() * sizeof(float), cudaMemcpyDeviceToHost,
+                                       stream));
+      CURNN_CUDA_CHECK(cudaMemcpyAsync(s.host_pairs.data(), s.pairs.data(),
+                                       s.host_pairs.size() * sizeof(std::int32_t),
+                                       cudaMemcpyDeviceToHost, stream));
+      CURNN_CUDA_CHECK(cudaStreamSynchronize(stream));
+    }
+    for (int c = 0; c < s.chunks; ++c) loss_sum += s.host_loss[c], pairs += s.host_pairs[c];
+    words_read += s.words_read, words_trained += s.words_trained;
+    done.words_read.store(words_read), done.words_trained.store(words_trained);
+    done.pairs.store(pairs), done.loss_pairs.store(pairs), done.loss_sum.store(loss_sum);
+    if (seconds_since(last_report) >= progress_interval_s) {
+      reporter.report(counters);
+      last_report = Clock::now();
+    }
+  };
+
+  std::uint64_t rng = splitmix64(o.seed);
+  SentenceReader reader(corpus, keep, 0, corpus.num_words());
+  std::vector<std::int32_t> sentence, ids;
+  std::vector<std::int64_t> offsets;
+  std::vector<float> alphas;
+  std::int64_t words_packed = 0;  // words read into launched or packed batches
+  std::uint64_t launch = 0;
+  int current = 0;
+  const auto launch_batch = [&](std::int64_t batch_read, std::int64_t batch_trained) {
+    GpuBatch& s = batches[current];
+    retire(s);  // its previous launch used these buffers
+    const int S = static_cast<int>(alphas.size());
+    if (S > 0) {
+      CURNN_CUDA_CHECK(cudaMemcpyAsync(s.ids.data(), ids.data(), ids.size() * sizeof(std::int32_t),
+                                       cudaMemcpyHostToDevice, stream));
+      CURNN_CUDA_CHECK(cudaMemcpyAsync(s.offsets.data(), offsets.data(),
+                                       offsets.size() * sizeof(std::int64_t),
+                                       cudaMemcpyHostToDevice, stream));
+      CURNN_CUDA_CHECK(cudaMemcpyAsync(s.alpha.data(), alphas.data(), alphas.size() * sizeof(float),
+                                       cudaMemcpyHostToDevice, stream));
+      cuda::W2vTrainDraws draws;
+      draws.key = splitmix64(o.seed ^ splitmix64(++launch));
+      draws.table = d_table.data();
+      draws.table_size = table.size();
+      cuda::w2v_train_chunks(o.size, o.negative, o.window, o.cbow, vocab.size(), S, s.ids.data(),
+                             s.offsets.data(), s.alpha.data(), draws, syn0.data(), syn1neg.data(),
+                             s.loss.data(), s.pairs.data(), stream);
+      // Copies from pageable memory are staged before cudaMemcpyAsync returns, so the host
+      // vectors may be refilled while the kernel runs.
+    }
+    s.chunks = S;
+    s.words_read = batch_read, s.words_trained = batch_trained;
+    s.pending = true;
+    current ^= 1;
+    ids.clear(), offsets.assign(1, 0), alphas.clear();
+  };
+
+  offsets.assign(1, 0);
+  std::int64_t batch_read = 0, batch_trained = 0;
+  for (int pass = 0; pass < o.iter; ++pass) {
+    reader.restart();
+    for (;;) {
+      const std::int64_t n = reader.next(sentence, rng);
+      if (n == 0) break;
+      batch_read += n;
+      if (sentence.size() >= 2) {  // a one-word sentence has no context
+        alphas.push_back(static_cast<float>(learning_rate(o.alpha, words_packed, total_words)));
+        ids.insert(ids.end(), sentence.begin(), sentence.end());
+        offsets.push_back(static_cast<std::int64_t>(ids.size()));
+      }
+      batch_trained += static_cast<std::int64_t>(sentence.size());
+      words_packed += n;
+      if (static_cast<int>(alphas.size()) == max_chunks) {
+        launch_batch(batch_read, batch_trained);
+        batch_read = batch_trained = 0;
+      }
+    }
+  }
+  launch_batch(batch_read, batch_trained);
+  retire(batches[0]);
+  retire(batches[1]);
+  ctx.synchronize();
+  result.syn0 = to_vector(syn0.view());
+  result.syn1neg = to_vector(syn1neg.view());
+  reporter.report(counters);
+  fill_result(result, counters, start);
+}
+
+#endif  // CURNN_HAVE_CUDA
+
+}  // namespace
+
+void validate(const TrainOptions& o) {
+  CURNN_CHECK_ARG(o.size >= 1 && o.size <= 10000, "-size must be in [1, 10000], got " << o.size);
+  CURNN_CHECK_ARG(o.window >= 1 && o.window <= 1000,
+                  "-window must be in [1, 1000], got " << o.window);
+  CURNN_CHECK_ARG(std::isfinite(o.sample) && o.sample >= 0 && o.sample <= 1,
+                  "-sample must be in [0, 1] (0 turns subsampling off), got " << o.sample);
+  CURNN_CHECK_ARG(o.negative >= 1 && o.negative <= 1000,
+                  "-negative must be in [1, 1000], got " << o.negative);
+  CURNN_CHECK_ARG(o.threads >= 1 && o.threads <= 1024,
+                  "-threads must be in [1, 1024], got " << o.threads);
+  CURNN_CHECK_ARG(o.iter >= 1 && o.iter <= 1000000,
+                  "-iter must be in [1, 1000000], got " << o.iter);
+  CURNN_CHECK_ARG(std::isfinite(o.alpha) && o.alpha > 0 && o.alpha <= 10,
+                  "-alpha must be in (0, 10], got " << o.alpha);
+  CURNN_CHECK_ARG(o.table_size >= 1, "the unigram table needs >= 1 slot, got " << o.table_size);
+  CURNN_CHECK_ARG(o.gpu_concurrent_chunks >= 1 && o.gpu_concurrent_chunks <= (1 << 20),
+                  "gpu_concurrent_chunks must be in [1, 2^20], got " << o.gpu_concurrent_chunks);
+}
+
+double learning_rate(double alpha, std::int64_t words_done, std::int64_t total_words) {
+  const double rate =
+      alpha * (1.0 - static_cast<double>(words_done) / (static_cast<double>(total_words) + 1.0));
+  return std::max(rate, alpha * 1e-4);
+}
+
+std::vector<float> initial_syn0(std::int32_t V, int E, std::uint64_t seed) {
+  CURNN_CHECK_ARG(V >= 1 && E >= 1, "initial_syn0: V " << V << ", E " << E);
+  std::vector<float> syn0(static_cast<std::size_t>(V) * static_cast<std::size_t>(E));
+  std::uint64_t r = seed;
+  const float scale = static_cast<float>(E);
+  for (float& x : syn0) {
+    r = lcg_next(r);
+    x = (static_cast<float>(r & 0xFFFF) / 65536.0f - 0.5f) / scale;
+  }
+  return syn0;
+}
+
+std::vector<std::pair<std::int64_t, std::int64_t>> shard_ranges(std::int64_t n, int threads) {
+  CURNN_CHECK_ARG(n >= 0 && threads >= 1, "shard_ranges: n " << n << ", threads " << threads);
+  std::vector<std::pair<std::int64_t, std::int64_t>> shards;
+  for (int t = 0; t < threads; ++t) {
+    shards.emplace_back(n * t / threads, n * (t + 1) / threads);
+  }
+  return shards;
+}
+
+TrainResult train(Context& ctx, const Vocabulary& vocab, const Corpus& corpus,
+                  const TrainOptions& options, const ProgressCallback& progress,
+                  double progress_interval_s) {
+  validate(options);
+  CURNN_CHECK_ARG(vocab.size() >= 2, "train: the vocabulary has no word besides </s>");
+  CURNN_CHECK_ARG(corpus.num_words() > 0, "train: the corpus has no in-vocabulary word");
+  for (const std::int32_t id : corpus.ids) {
+    CURNN_CHECK_ARG(id > 0 && id < vocab.size(),
+                    "train: corpus id " << id << " outside [1, " << vocab.size() << ")");
+  }
+  const UnigramTable table(vocab.counts(), 0.75, options.table_size);
+  TrainResult result;
+  result.syn0 = initial_syn0(vocab.size(), options.size, options.seed);
+  result.syn1neg.assign(result.syn0.size(), 0.0f);
+  if (ctx.is_cuda()) {
+#if CURNN_HAVE_CUDA
+    train_on_gpu(ctx, vocab, corpus, options, table, result, progress, progress_interval_s);
+#endif
+  } else {
+    train_on_cpu(vocab, corpus, options, table, result, progress, progress_interval_s);
+  }
+  return result;
+}
+
+}  // namespace curnn::word2vec
