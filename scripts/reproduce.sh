@@ -86,6 +86,36 @@ if wants mnist && [[ -x build/bin/curnn-mnist ]]; then
   sps=$(grep -oE '[0-9.]+ samples/s' "$out.partial/mnist.log" | tail -1 | awk '{print $1}')
   rows+=("| MNIST BiLSTM | test accuracy | $acc | 0.983 | $(($(date +%s) - s)) s | $sps samples/s | $device | $mode |")
 fi
+if wants word2vec && [[ -x build/bin/curnn-word2vec ]]; then
+  corpus="$data/text8/text8" corpus_label="text8"
+  if [[ ! -f $corpus ]]; then
+    corpus="$data/text8-substitute/wiki8.gz" corpus_label="wiki8 (a text8 SUBSTITUTE, not text8)"
+  fi
+  steps=$([[ $mode == full ]] && echo 100001 || echo 10001)
+  say "word2vec tutorial: the book's skip-gram NCE, $steps steps on $corpus_label$([[ $mode == quick ]] && echo " (QUICK run)")"
+  s=$(date +%s)
+  build/bin/curnn-word2vec --tutorial -train "$corpus" --steps "$steps" --device "$device" \
+    --seed 1 --output-dir "$out.partial/word2vec" --log-json "$out.partial/word2vec-tutorial.jsonl" \
+    | tee "$out.partial/word2vec-tutorial.log"
+  loss=$(grep -o 'Average loss at step [0-9]* : [0-9.]*' "$out.partial/word2vec-tutorial.log" | tail -1 | awk '{print $NF}')
+  rows+=("| word2vec tutorial ($corpus_label) | final average loss | $loss | about 4.6-4.7 at 100k steps | $(($(date +%s) - s)) s | see log | $device | $mode |")
+
+  say "word2vec fast trainer (word2vec.c settings, skip-gram 128 d, 1 iteration) on $corpus_label"
+  s=$(date +%s)
+  build/bin/curnn-word2vec -train "$corpus" -output "$out.partial/word2vec/vectors.bin" -binary 1 \
+    -cbow 0 -size 128 -window 5 -negative 5 -hs 0 -sample 1e-4 -iter 1 -min-count 5 \
+    -threads "$(nproc)" --device "$device" --seed 1 --log-json "$out.partial/word2vec-fast.jsonl" \
+    | tee "$out.partial/word2vec-fast.log"
+  secs=$(($(date +%s) - s))
+  build/bin/curnn-analogy "$out.partial/word2vec/vectors.bin" \
+    --questions "$data/word2vec-eval/questions-words.txt" | tee "$out.partial/word2vec-analogy.log"
+  build/bin/curnn-wordsim "$out.partial/word2vec/vectors.bin" \
+    --pairs "$data/word2vec-eval/wordsim353.tsv" | tee "$out.partial/word2vec-wordsim.log" || true
+  acc=$(grep -oE 'Total accuracy: [0-9.]+ *%' "$out.partial/word2vec-analogy.log" | tail -1 | grep -oE '[0-9.]+')
+  wps=$(grep -oE '[0-9.]+[kM]? words/s' "$out.partial/word2vec-fast.log" | tail -1)
+  rows+=("| word2vec fast, skip-gram ($corpus_label) | analogy accuracy (top 30k) | ${acc}% | word2vec.c 10.2% (wiki8, 1 iter) | $secs s | $wps | $device | $mode |")
+  rm -f "$out.partial/word2vec/vectors.bin"
+fi
 for app in mnist word2vec; do
   if wants $app && [[ ! -x build/bin/curnn-$app ]]; then
     say "$app: the app is not implemented yet (curnn-$app); skipped"
