@@ -22,9 +22,7 @@ namespace {
 using DView = TensorView<double>;
 using CDView = TensorView<const double>;
 
-DView view_of(std::vector<double>& v, std::initializer_list<std::int64_t> shape) {
-  return DView(v.data(), shape, Device::CPU);
-}
+using test::view_of;
 
 // One direction's weights as host arrays.
 struct HostLstmWeights {

@@ -21,9 +21,7 @@ namespace {
 using DView = TensorView<double>;
 using CDView = TensorView<const double>;
 
-DView view_of(std::vector<double>& v, std::initializer_list<std::int64_t> shape) {
-  return DView(v.data(), shape, Device::CPU);
-}
+using test::view_of;
 
 // ---- the layer ---------------------------------------------------------------------------------
 
@@ -95,16 +93,18 @@ TEST_P(LstmLayerGrad, AllInputsAndWeights) {
   check("dc0", c0, dc0);
 }
 
-INSTANTIATE_TEST_SUITE_P(
-    Engine, LstmLayerGrad,
-    ::testing::Values(LayerCase{3, 2, 4, 3, nn::Direction::Forward, false},
-                      LayerCase{3, 2, 4, 3, nn::Direction::Reverse, false},
-                      LayerCase{4, 3, 2, 5, nn::Direction::Forward, true},
-                      LayerCase{4, 3, 2, 5, nn::Direction::Reverse, true}),
-    [](const auto& info) {
-      return std::string(info.param.dir == nn::Direction::Forward ? "Forward" : "Reverse") +
-             (info.param.dropout ? "Dropout" : "") + "T" + std::to_string(info.param.T);
-    });
+INSTANTIATE_TEST_SUITE_P(Engine, LstmLayerGrad,
+                         ::testing::Values(LayerCase{3, 2, 4, 3, nn::Direction::Forward, false},
+                                           LayerCase{3, 2, 4, 3, nn::Direction::Reverse, false},
+                                           LayerCase{4, 3, 2, 5, nn::Direction::Forward, true},
+                                           LayerCase{4, 3, 2, 5, nn::Direction::Reverse, true}),
+                         [](const auto& info) {
+                           return std::string(info.param.dir == nn::Direction::Forward
+                                                  ? "Forward"
+                                                  : "Reverse") +
+                                  (info.param.dropout ? "Dropout" : "") + "T" +
+                                  std::to_string(info.param.T);
+                         });
 
 // A T-step sequence gives the same outputs and final state as T single steps with the state
 // carried between them, in either direction (reverse: the single steps go t = T-1 .. 0).
@@ -127,9 +127,9 @@ TEST(LstmLayer, SequenceEqualsSingleStepsWithCarriedState) {
     for (int s = 0; s < T; ++s) {
       const int t = dir == nn::Direction::Forward ? s : T - 1 - s;
       std::vector<double> yt(B * H);
-      layer.forward(ctx, w, DView(x.data() + t * B * E, {1, B, E}, Device::CPU),
-                    view_of(h, {B, H}), view_of(c, {B, H}), view_of(yt, {1, B, H}),
-                    view_of(h, {B, H}), view_of(c, {B, H}));
+      layer.forward(ctx, w, DView(x.data() + t * B * E, {1, B, E}, Device::CPU), view_of(h, {B, H}),
+                    view_of(c, {B, H}), view_of(yt, {1, B, H}), view_of(h, {B, H}),
+                    view_of(c, {B, H}));
       std::copy(yt.begin(), yt.end(), ys.begin() + t * B * H);
     }
     const std::string d = dir == nn::Direction::Forward ? "forward" : "reverse";
@@ -237,8 +237,12 @@ void check_lm_gradients(double keep_prob) {
   }
 }
 
-TEST(LstmLmGrad, EveryParameterTwoLayersNonZeroState) { check_lm_gradients(1.0); }
-TEST(LstmLmGrad, EveryParameterWithFixedDropoutMasks) { check_lm_gradients(0.6); }
+TEST(LstmLmGrad, EveryParameterTwoLayersNonZeroState) {
+  check_lm_gradients(1.0);
+}
+TEST(LstmLmGrad, EveryParameterWithFixedDropoutMasks) {
+  check_lm_gradients(0.6);
+}
 
 TEST(LstmLm, ConfigsAndValidation) {
   EXPECT_EQ(nn::lm_config("small").hidden_size, 200);
@@ -267,8 +271,9 @@ TEST(LstmLm, SgdLowersTheLossOnARepeatedWindow) {
   for (int step = 0; step < 30; ++step) {
     auto state = lm.zero_state(ctx, cfg.batch_size);
     std::vector<float> cost(1, 0.f), norm(1, NAN);
-    lm.forward(ctx, ConstIds(x.data(), {3, 2}, Device::CPU), ConstIds(y.data(), {3, 2}, Device::CPU),
-               state, true, 1, 0, Tensor(cost.data(), {1}, Device::CPU));
+    lm.forward(ctx, ConstIds(x.data(), {3, 2}, Device::CPU),
+               ConstIds(y.data(), {3, 2}, Device::CPU), state, true, 1, 0,
+               Tensor(cost.data(), {1}, Device::CPU));
     lm.backward(ctx);
     lm.sgd_step(ctx, 1.0f, Tensor(norm.data(), {1}, Device::CPU));
     EXPECT_TRUE(std::isfinite(norm[0]));

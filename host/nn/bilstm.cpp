@@ -6,15 +6,6 @@
 
 namespace curnn::nn {
 
-namespace {
-
-template <class Scalar>
-void ensure(Buffer<Scalar>& b, Device device, std::size_t n) {
-  if (b.size() != n || b.device() != device) b = Buffer<Scalar>(device, n);
-}
-
-}  // namespace
-
 template <class Scalar>
 BiLstmLayer<Scalar>::BiLstmLayer(int input_size, int hidden_size, float forget_bias)
     : fw_(input_size, hidden_size, forget_bias, Direction::Forward),
@@ -32,8 +23,8 @@ void BiLstmLayer<Scalar>::forward(Context& ctx, const BiLstmWeights<Scalar>& w, 
   CURNN_CHECK_TENSOR(y, d, {T, B, 2 * H});
   T_ = static_cast<int>(T), B_ = static_cast<int>(B);
   const std::size_t TBH = static_cast<std::size_t>(T * B) * H;
-  ensure(fw_y_, d, TBH);
-  ensure(bw_y_, d, TBH);
+  ensure_buffer(fw_y_, d, TBH);
+  ensure_buffer(bw_y_, d, TBH);
   // The two directions are independent until the concat.
   fw_.forward(ctx, w.fw, x, {}, {}, fw_y_.view({T, B, H}), fw_final_h, {});
   bw_.forward(ctx, w.bw, x, {}, {}, bw_y_.view({T, B, H}), bw_final_h, {});
@@ -53,8 +44,8 @@ void BiLstmLayer<Scalar>::backward(Context& ctx, const BiLstmWeights<Scalar>& w,
   if (dy) CURNN_CHECK_TENSOR(dy, d, {T, B, 2 * H});
   if (dx) CURNN_CHECK_TENSOR(dx, d, {T, B, E});
   const std::size_t TBH = static_cast<std::size_t>(T * B) * H;
-  ensure(fw_dy_, d, TBH);
-  ensure(bw_dy_, d, TBH);
+  ensure_buffer(fw_dy_, d, TBH);
+  ensure_buffer(bw_dy_, d, TBH);
   if (dy) {
     ops::split_columns(ctx, dy.reshape({T * B, 2 * H}), fw_dy_.view({T * B, H}),
                        bw_dy_.view({T * B, H}));
@@ -64,7 +55,7 @@ void BiLstmLayer<Scalar>::backward(Context& ctx, const BiLstmWeights<Scalar>& w,
   }
   View bw_dx;
   if (dx) {
-    ensure(bw_dx_, d, static_cast<std::size_t>(T * B * E));
+    ensure_buffer(bw_dx_, d, static_cast<std::size_t>(T * B * E));
     bw_dx = bw_dx_.view({T, B, E});
   }
   fw_.backward(ctx, w.fw, grads.fw, grad_mode, x, fw_dy_.view({T, B, H}), d_fw_final_h, {}, dx, {},

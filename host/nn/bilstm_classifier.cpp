@@ -41,11 +41,6 @@ void validate(const ClassifierConfig& c) {
 
 namespace {
 
-template <class Scalar>
-void ensure(Buffer<Scalar>& b, Device device, std::size_t n) {
-  if (b.size() != n || b.device() != device) b = Buffer<Scalar>(device, n);
-}
-
 std::vector<ParamSlice> classifier_layout(const ClassifierConfig& c, std::int64_t* total) {
   const std::int64_t E = c.input_size, H = c.hidden_size, C = c.num_classes;
   std::vector<ParamSlice> layout;
@@ -144,16 +139,16 @@ void BiLstmClassifier<Scalar>::forward(Context& ctx, ConstView x, ConstIds label
   T_ = static_cast<int>(T), B_ = static_cast<int>(B);
   training_ = training;
 
-  ensure(x_, device_, T * B * E);
-  ensure(labels_, device_, B);
+  ensure_buffer(x_, device_, T * B * E);
+  ensure_buffer(labels_, device_, B);
   copy(x, x_.view({T, B, E}), ctx.stream());
   copy(labels, labels_.view(), ctx.stream());
-  ensure(y_, device_, T * B * 2 * H);
-  ensure(fw_final_h_, device_, B * H);
-  ensure(bw_final_h_, device_, B * H);
-  ensure(logits_, device_, B * C);
-  ensure(dlogits_, device_, B * C);
-  ensure(loss_, device_, B);
+  ensure_buffer(y_, device_, T * B * 2 * H);
+  ensure_buffer(fw_final_h_, device_, B * H);
+  ensure_buffer(bw_final_h_, device_, B * H);
+  ensure_buffer(logits_, device_, B * C);
+  ensure_buffer(dlogits_, device_, B * C);
+  ensure_buffer(loss_, device_, B);
 
   const View params = this->params();
   const View y = y_.view({T, B, 2 * H});
@@ -163,7 +158,7 @@ void BiLstmClassifier<Scalar>::forward(Context& ctx, ConstView x, ConstIds label
   if (config_.head == ClassifierHead::OutputsLast) {
     head = y.rows(T - 1, T).reshape({B, 2 * H});
   } else {
-    ensure(head_, device_, B * 2 * H);
+    ensure_buffer(head_, device_, B * 2 * H);
     head = head_.view({B, 2 * H});
     ops::concat_columns(ctx, fw_final_h_.view({B, H}), bw_final_h_.view({B, H}), head);
   }
@@ -191,7 +186,7 @@ void BiLstmClassifier<Scalar>::backward(Context& ctx) {
   ops::column_sum(ctx, dlogits, slice(grads, "out/b"), /*accumulate=*/false);
   const BiLstmWeights<Scalar> w = lstm_weights(params), g = lstm_weights(grads);
   if (outputs_last) {  // dy is zero but at t = T-1, where dhead lands
-    ensure(dy_, device_, T * B * 2 * H);
+    ensure_buffer(dy_, device_, T * B * 2 * H);
     const View dy = dy_.view({T, B, 2 * H});
     if (T > 1) ops::fill(ctx, dy.rows(0, T - 1), Scalar(0));
     ops::gemm(ctx, Transpose::No, Transpose::Yes, dlogits, slice(params, "out/w"),
@@ -199,9 +194,9 @@ void BiLstmClassifier<Scalar>::backward(Context& ctx) {
     bilstm_.backward(ctx, w, g, Write::Overwrite, x_.view({T, B, config_.input_size}), dy, {}, {},
                      {});
   } else {  // dhead reaches the two final states
-    ensure(dhead_, device_, B * 2 * H);
-    ensure(d_fw_final_h_, device_, B * H);
-    ensure(d_bw_final_h_, device_, B * H);
+    ensure_buffer(dhead_, device_, B * 2 * H);
+    ensure_buffer(d_fw_final_h_, device_, B * H);
+    ensure_buffer(d_bw_final_h_, device_, B * H);
     ops::gemm(ctx, Transpose::No, Transpose::Yes, dlogits, slice(params, "out/w"),
               dhead_.view({B, 2 * H}), Write::Overwrite);
     ops::split_columns(ctx, dhead_.view({B, 2 * H}), d_fw_final_h_.view({B, H}),
@@ -226,7 +221,7 @@ void BiLstmClassifier<Scalar>::adam_step(Context& ctx) {
 template <class Scalar>
 double BiLstmClassifier<Scalar>::mean_loss(Context& ctx) {
   CURNN_CHECK_ARG(B_ > 0, "mean_loss before forward");
-  ensure(loss_sum_, device_, 1);
+  ensure_buffer(loss_sum_, device_, 1);
   ops::sum(ctx, losses(), loss_sum_.view());
   ctx.synchronize();
   return static_cast<double>(to_vector(loss_sum_.view())[0]) / B_;

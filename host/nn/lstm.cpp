@@ -12,11 +12,19 @@ namespace curnn::nn {
 namespace {
 
 // Slot of the state that step t reads, and of the initial / final state (see LstmTape).
-int prev_slot(Direction dir, int t) { return dir == Direction::Forward ? t : t + 2; }
-int initial_slot(Direction dir, int T) { return dir == Direction::Forward ? 0 : T + 1; }
-int final_slot(Direction dir, int T) { return dir == Direction::Forward ? T : 1; }
+int prev_slot(Direction dir, int t) {
+  return dir == Direction::Forward ? t : t + 2;
+}
+int initial_slot(Direction dir, int T) {
+  return dir == Direction::Forward ? 0 : T + 1;
+}
+int final_slot(Direction dir, int T) {
+  return dir == Direction::Forward ? T : 1;
+}
 // Input time of the s-th step processed.
-int time_of_step(Direction dir, int T, int s) { return dir == Direction::Forward ? s : T - 1 - s; }
+int time_of_step(Direction dir, int T, int s) {
+  return dir == Direction::Forward ? s : T - 1 - s;
+}
 
 template <class U>
 TensorView<U> step_of(TensorView<U> seq, int t) {  // seq [T, B, W] -> [B, W]
@@ -37,9 +45,7 @@ void set_state(Context& ctx, TensorView<const Scalar> from, TensorView<Scalar> t
 
 template <class Scalar>
 void LstmTape<Scalar>::reserve(Device device, int steps, int batch, int hidden, bool with_dropout) {
-  const auto ensure = [device](Buffer<Scalar>& b, std::size_t n) {
-    if (b.size() != n || b.device() != device) b = Buffer<Scalar>(device, n);
-  };
+  const auto ensure = [device](Buffer<Scalar>& b, std::size_t n) { ensure_buffer(b, device, n); };
   T = steps, B = batch, H = hidden;
   const std::size_t BH = static_cast<std::size_t>(B) * H;
   ensure(pre, T * 4 * BH);
@@ -57,7 +63,7 @@ void LstmTape<Scalar>::reserve(Device device, int steps, int batch, int hidden, 
 
 template <class Scalar>
 void GemmPerStepLoop<Scalar>::forward(Context& ctx, const LstmWeights<Scalar>& w, float forget_bias,
-                              Direction dir, LstmTape<Scalar>& tape, TensorView<Scalar> y) {
+                                      Direction dir, LstmTape<Scalar>& tape, TensorView<Scalar> y) {
   const int T = tape.T, H = tape.H;
   const bool dropout = tape.mask.size() > 0;
   for (int s = 0; s < T; ++s) {
@@ -65,45 +71,47 @@ void GemmPerStepLoop<Scalar>::forward(Context& ctx, const LstmWeights<Scalar>& w
     TensorView<Scalar> pre_t = tape.step(tape.pre, t, 4 * H);
     ops::gemm(ctx, Transpose::No, Transpose::No, tape.state_slot(tape.h, prev), w.wh, pre_t,
               Write::Accumulate);
-    ops::lstm_cell_forward(ctx, pre_t, w.bias, tape.state_slot(tape.c, prev), forget_bias,
-                           tape.step(tape.gates, t, 4 * H), tape.state_slot(tape.c, t + 1),
-                           tape.state_slot(tape.h, t + 1),
-                           dropout ? TensorView<const Scalar>(tape.step(tape.mask, t, H)) : TensorView<const Scalar>(),
-                           dropout ? step_of(y, t) : TensorView<Scalar>());
+    ops::lstm_cell_forward(
+        ctx, pre_t, w.bias, tape.state_slot(tape.c, prev), forget_bias,
+        tape.step(tape.gates, t, 4 * H), tape.state_slot(tape.c, t + 1),
+        tape.state_slot(tape.h, t + 1),
+        dropout ? TensorView<const Scalar>(tape.step(tape.mask, t, H)) : TensorView<const Scalar>(),
+        dropout ? step_of(y, t) : TensorView<Scalar>());
   }
   if (!dropout) {  // y is the block of output slots 1..T, contiguous for either direction
     const std::int64_t BH = static_cast<std::int64_t>(tape.B) * H;
-    copy(TensorView<const Scalar>(tape.h.data() + BH, {T * BH}, tape.h.device()), y.reshape({T * BH}),
-         ctx.stream());
+    copy(TensorView<const Scalar>(tape.h.data() + BH, {T * BH}, tape.h.device()),
+         y.reshape({T * BH}), ctx.stream());
   }
 }
 
 template <class Scalar>
-void GemmPerStepLoop<Scalar>::backward(Context& ctx, const LstmWeights<Scalar>& w, Direction dir, LstmTape<Scalar>& tape,
-                               TensorView<const Scalar> dy, TensorView<const Scalar> dh_last, TensorView<const Scalar> dc_last,
-                               TensorView<Scalar> dh_first, TensorView<Scalar> dc_first) {
+void GemmPerStepLoop<Scalar>::backward(Context& ctx, const LstmWeights<Scalar>& w, Direction dir,
+                                       LstmTape<Scalar>& tape, TensorView<const Scalar> dy,
+                                       TensorView<const Scalar> dh_last,
+                                       TensorView<const Scalar> dc_last,
+                                       TensorView<Scalar> dh_first, TensorView<Scalar> dc_first) {
   const int T = tape.T, B = tape.B, H = tape.H;
   const std::size_t BH = static_cast<std::size_t>(B) * H;
-  const auto ensure = [&](Buffer<Scalar>& b) {
-    if (b.size() != BH || b.device() != ctx.device()) b = Buffer<Scalar>(ctx.device(), BH);
-  };
+  const auto ensure = [&](Buffer<Scalar>& b) { ensure_buffer(b, ctx.device(), BH); };
   ensure(dh_);
   ensure(dc_[0]);
   ensure(dc_[1]);
   const bool dropout = tape.mask.size() > 0;
-  TensorView<const Scalar> dh = dh_last, dc = dc_last;  // gradients reaching the state of the step after
+  TensorView<const Scalar> dh = dh_last,
+                           dc = dc_last;  // gradients reaching the state of the step after
   int ping = 0;
   for (int s = T - 1; s >= 0; --s) {
     const int t = time_of_step(dir, T, s), prev = prev_slot(dir, t);
     TensorView<Scalar> dpre_t = tape.step(tape.pre, t, 4 * H);
     TensorView<Scalar> dc_prev = dc_[ping].view({B, H});
-    ops::lstm_cell_backward(ctx, tape.step(tape.gates, t, 4 * H), tape.state_slot(tape.c, t + 1),
-                            tape.state_slot(tape.c, prev), dh, step_of(dy, t),
-                            dropout ? TensorView<const Scalar>(tape.step(tape.mask, t, H)) : TensorView<const Scalar>(),
-                            dc, dpre_t, dc_prev);
+    ops::lstm_cell_backward(
+        ctx, tape.step(tape.gates, t, 4 * H), tape.state_slot(tape.c, t + 1),
+        tape.state_slot(tape.c, prev), dh, step_of(dy, t),
+        dropout ? TensorView<const Scalar>(tape.step(tape.mask, t, H)) : TensorView<const Scalar>(),
+        dc, dpre_t, dc_prev);
     // dh_prev = dPre_t Wh^T (the cell backward above has consumed the previous dh on the stream).
-    ops::gemm(ctx, Transpose::No, Transpose::Yes, dpre_t, w.wh, dh_.view({B, H}),
-              Write::Overwrite);
+    ops::gemm(ctx, Transpose::No, Transpose::Yes, dpre_t, w.wh, dh_.view({B, H}), Write::Overwrite);
     dh = dh_.view({B, H});
     dc = dc_prev;
     ping ^= 1;
@@ -115,18 +123,23 @@ void GemmPerStepLoop<Scalar>::backward(Context& ctx, const LstmWeights<Scalar>& 
 // ---- the layer -------------------------------------------------------------------------------
 
 template <class Scalar>
-LstmLayer<Scalar>::LstmLayer(int input_size, int hidden_size, float forget_bias, Direction direction,
-                     std::unique_ptr<RecurrentLoop<Scalar>> loop)
-    : E_(input_size), H_(hidden_size), forget_bias_(forget_bias), dir_(direction),
+LstmLayer<Scalar>::LstmLayer(int input_size, int hidden_size, float forget_bias,
+                             Direction direction, std::unique_ptr<RecurrentLoop<Scalar>> loop)
+    : E_(input_size),
+      H_(hidden_size),
+      forget_bias_(forget_bias),
+      dir_(direction),
       loop_(std::move(loop)) {
   CURNN_CHECK_ARG(E_ > 0 && H_ > 0, "LSTM sizes must be positive: E=" << E_ << " H=" << H_);
   CURNN_CHECK_ARG(loop_ != nullptr, "LstmLayer needs a recurrent loop");
 }
 
 template <class Scalar>
-void LstmLayer<Scalar>::forward(Context& ctx, const LstmWeights<Scalar>& w, TensorView<const Scalar> x, TensorView<const Scalar> h0,
-                        TensorView<const Scalar> c0, TensorView<Scalar> y, TensorView<Scalar> hT, TensorView<Scalar> cT,
-                        TensorView<const Scalar> dropout_mask) {
+void LstmLayer<Scalar>::forward(Context& ctx, const LstmWeights<Scalar>& w,
+                                TensorView<const Scalar> x, TensorView<const Scalar> h0,
+                                TensorView<const Scalar> c0, TensorView<Scalar> y,
+                                TensorView<Scalar> hT, TensorView<Scalar> cT,
+                                TensorView<const Scalar> dropout_mask) {
   const Device d = ctx.device();
   CURNN_CHECK_ARG(x.rank() == 3 && x.dim(2) == E_,
                   "LSTM input must be [T, B, " << E_ << "], got " << x.shape_string());
@@ -155,9 +168,12 @@ void LstmLayer<Scalar>::forward(Context& ctx, const LstmWeights<Scalar>& w, Tens
 }
 
 template <class Scalar>
-void LstmLayer<Scalar>::backward(Context& ctx, const LstmWeights<Scalar>& w, const LstmWeights<Scalar>& grads,
-                         Write grad_mode, TensorView<const Scalar> x, TensorView<const Scalar> dy, TensorView<const Scalar> dhT,
-                         TensorView<const Scalar> dcT, TensorView<Scalar> dx, TensorView<Scalar> dh0, TensorView<Scalar> dc0) {
+void LstmLayer<Scalar>::backward(Context& ctx, const LstmWeights<Scalar>& w,
+                                 const LstmWeights<Scalar>& grads, Write grad_mode,
+                                 TensorView<const Scalar> x, TensorView<const Scalar> dy,
+                                 TensorView<const Scalar> dhT, TensorView<const Scalar> dcT,
+                                 TensorView<Scalar> dx, TensorView<Scalar> dh0,
+                                 TensorView<Scalar> dc0) {
   const Device d = ctx.device();
   const int T = tape_.T, B = tape_.B, H = H_;
   CURNN_CHECK_ARG(T > 0, "LstmLayer::backward before forward");
@@ -174,8 +190,7 @@ void LstmLayer<Scalar>::backward(Context& ctx, const LstmWeights<Scalar>& w, con
   const TensorView<Scalar> dpre = tape_.pre.view({T * B, 4 * H});
   const std::int64_t first_prev = prev_slot(dir_, 0);  // slot 0 or 2: T contiguous slots
   const TensorView<const Scalar> h_prev(tape_.h.data() + first_prev * B * H, {T * B, H}, d);
-  ops::gemm(ctx, Transpose::Yes, Transpose::No, x.reshape({T * B, E_}), dpre, grads.wx,
-            grad_mode);
+  ops::gemm(ctx, Transpose::Yes, Transpose::No, x.reshape({T * B, E_}), dpre, grads.wx, grad_mode);
   ops::gemm(ctx, Transpose::Yes, Transpose::No, h_prev, dpre, grads.wh, grad_mode);
   ops::column_sum(ctx, dpre, grads.bias, grad_mode == Write::Accumulate);
   if (dx) {

@@ -37,8 +37,8 @@ LmConfig lm_config(const std::string& name) {
 }
 
 void validate(const LmConfig& c) {
-  CURNN_CHECK_ARG(c.init_scale > 0 && c.init_scale <= 10, "init_scale " << c.init_scale
-                                                                        << " outside (0, 10]");
+  CURNN_CHECK_ARG(c.init_scale > 0 && c.init_scale <= 10,
+                  "init_scale " << c.init_scale << " outside (0, 10]");
   CURNN_CHECK_ARG(c.learning_rate > 0 && c.learning_rate <= 100,
                   "learning_rate " << c.learning_rate << " outside (0, 100]");
   CURNN_CHECK_ARG(c.max_grad_norm > 0, "max_grad_norm must be positive, got " << c.max_grad_norm);
@@ -51,23 +51,14 @@ void validate(const LmConfig& c) {
   CURNN_CHECK_ARG(c.max_epoch >= 1, "max_epoch must be >= 1, got " << c.max_epoch);
   CURNN_CHECK_ARG(c.max_max_epoch >= 1 && c.max_max_epoch <= 10000,
                   "max_max_epoch " << c.max_max_epoch << " outside [1, 10000]");
-  CURNN_CHECK_ARG(c.keep_prob > 0 && c.keep_prob <= 1, "keep_prob " << c.keep_prob
-                                                                    << " outside (0, 1]");
-  CURNN_CHECK_ARG(c.lr_decay > 0 && c.lr_decay <= 1, "lr_decay " << c.lr_decay
-                                                                 << " outside (0, 1]");
+  CURNN_CHECK_ARG(c.keep_prob > 0 && c.keep_prob <= 1,
+                  "keep_prob " << c.keep_prob << " outside (0, 1]");
+  CURNN_CHECK_ARG(c.lr_decay > 0 && c.lr_decay <= 1,
+                  "lr_decay " << c.lr_decay << " outside (0, 1]");
   CURNN_CHECK_ARG(c.batch_size >= 1 && c.batch_size <= 65536,
                   "batch_size " << c.batch_size << " outside [1, 65536]");
   CURNN_CHECK_ARG(c.vocab_size >= 2, "vocab_size must be >= 2, got " << c.vocab_size);
 }
-
-namespace {
-
-template <class Scalar>
-void ensure(Buffer<Scalar>& b, Device device, std::size_t n) {
-  if (b.size() != n || b.device() != device) b = Buffer<Scalar>(device, n);
-}
-
-}  // namespace
 
 template <class Scalar>
 LstmLanguageModel<Scalar>::LstmLanguageModel(Context& ctx, const LmConfig& config)
@@ -104,8 +95,7 @@ void LstmLanguageModel<Scalar>::initialize(std::uint64_t seed) {
       host[p.offset + i] = lstm_bias ? Scalar(0) : static_cast<Scalar>(u(rng));
     }
   }
-  copy(TensorView<const Scalar>(host.data(), {static_cast<std::int64_t>(host.size())},
-                                Device::CPU),
+  copy(TensorView<const Scalar>(host.data(), {static_cast<std::int64_t>(host.size())}, Device::CPU),
        params_.view(), nullptr);
 }
 
@@ -124,15 +114,19 @@ typename LstmLanguageModel<Scalar>::State LstmLanguageModel<Scalar>::zero_state(
 }
 
 template <class Scalar>
-typename LstmLanguageModel<Scalar>::View LstmLanguageModel<Scalar>::slice(
-    Buffer<Scalar>& flat, const std::string& name, std::int64_t base) const {
+typename LstmLanguageModel<Scalar>::View LstmLanguageModel<Scalar>::slice(Buffer<Scalar>& flat,
+                                                                          const std::string& name,
+                                                                          std::int64_t base) const {
   for (const ParamSlice& p : layout_) {
     if (p.name != name) continue;
     View v(flat.data() + p.offset - base, {p.numel()}, flat.device());
     switch (p.shape.size()) {
-      case 1: return v;
-      case 2: return v.reshape({p.shape[0], p.shape[1]});
-      default: break;
+      case 1:
+        return v;
+      case 2:
+        return v.reshape({p.shape[0], p.shape[1]});
+      default:
+        break;
     }
   }
   CURNN_CHECK_ARG(false, "no parameter named " << name);
@@ -164,22 +158,22 @@ void LstmLanguageModel<Scalar>::forward(Context& ctx, ConstIds inputs, ConstIds 
   const int T = static_cast<int>(inputs.dim(0)), B = static_cast<int>(inputs.dim(1));
   const std::int64_t H = config_.hidden_size, V = config_.vocab_size, N = std::int64_t(T) * B;
   CURNN_CHECK_TENSOR(targets, inputs.device(), {T, B});
-  CURNN_CHECK_ARG(static_cast<int>(state.h.size()) == config_.num_layers &&
-                      state.h[0].size() == static_cast<std::size_t>(B * H),
-                  "state does not match " << config_.num_layers << " layers x [" << B << ", "
-                                          << H << "]");
+  CURNN_CHECK_ARG(
+      static_cast<int>(state.h.size()) == config_.num_layers &&
+          state.h[0].size() == static_cast<std::size_t>(B * H),
+      "state does not match " << config_.num_layers << " layers x [" << B << ", " << H << "]");
   T_ = T, B_ = B;
   training_ = training;
   const bool dropout = training && config_.keep_prob < 1.0;
   const Scalar keep = static_cast<Scalar>(config_.keep_prob);
 
-  ensure(inputs_, device_, N);
-  ensure(targets_, device_, N);
+  ensure_buffer(inputs_, device_, N);
+  ensure_buffer(targets_, device_, N);
   copy(inputs.reshape({N}), inputs_.view(), ctx.stream());
   copy(targets.reshape({N}), targets_.view(), ctx.stream());
-  ensure(emb_out_, device_, N * H);
-  ensure(logits_, device_, N * V);
-  ensure(loss_, device_, N);
+  ensure_buffer(emb_out_, device_, N * H);
+  ensure_buffer(logits_, device_, N * V);
+  ensure_buffer(loss_, device_, N);
   layer_out_.resize(config_.num_layers);
   masks_.resize(config_.num_layers);
 
@@ -188,21 +182,21 @@ void LstmLanguageModel<Scalar>::forward(Context& ctx, ConstIds inputs, ConstIds 
   ops::embedding_gather(ctx, inputs_.view(), slice(params_, "embedding"), x.reshape({N, H}));
   std::uint64_t next_mask = mask_offset;
   if (dropout) {
-    ensure(emb_mask_, device_, N * H);
+    ensure_buffer(emb_mask_, device_, N * H);
     ops::dropout_mask(ctx, dropout_seed, next_mask++, keep, emb_mask_.view());
     ops::mul(ctx, x, emb_mask_.view({T, B, H}), x);
   }
   for (int l = 0; l < config_.num_layers; ++l) {
-    ensure(layer_out_[l], device_, N * H);
+    ensure_buffer(layer_out_[l], device_, N * H);
     View mask;
     if (dropout) {
-      ensure(masks_[l], device_, N * H);
+      ensure_buffer(masks_[l], device_, N * H);
       ops::dropout_mask(ctx, dropout_seed, next_mask++, keep, masks_[l].view());
       mask = masks_[l].view({T, B, H});
     }
     const View h = state.h[l].view({B, H}), c = state.c[l].view({B, H});
-    layers_[l].forward(ctx, layer_weights(params_, l), x, h, c, layer_out_[l].view({T, B, H}), h,
-                       c, mask);
+    layers_[l].forward(ctx, layer_weights(params_, l), x, h, c, layer_out_[l].view({T, B, H}), h, c,
+                       mask);
     x = layer_out_[l].view({T, B, H});
   }
   // Softmax layer and the fused loss; dlogits are written in place over the logits.
@@ -221,9 +215,9 @@ void LstmLanguageModel<Scalar>::backward(Context& ctx) {
   const int T = T_, B = B_, L = config_.num_layers;
   const std::int64_t H = config_.hidden_size, V = config_.vocab_size, N = std::int64_t(T) * B;
   const std::int64_t base = embedding_numel();  // dense_grads starts after the embedding
-  ensure(dy_, device_, N * H);
-  ensure(dx_, device_, N * H);
-  ensure(emb_row_grads_, device_, N * H);
+  ensure_buffer(dy_, device_, N * H);
+  ensure_buffer(dx_, device_, N * H);
+  ensure_buffer(emb_row_grads_, device_, N * H);
   const View dlogits = logits_.view({N, V});
   const View top = layer_out_[L - 1].view({N, H});
   // Softmax layer: dW = Y^T dlogits, db = colsum dlogits, dY = dlogits W^T.
@@ -236,8 +230,8 @@ void LstmLanguageModel<Scalar>::backward(Context& ctx) {
   for (int l = L - 1; l >= 0; --l) {
     const View x = l > 0 ? layer_out_[l - 1].view({T, B, H}) : emb_out_.view({T, B, H});
     layers_[l].backward(ctx, layer_weights(params_, l), layer_weights(dense_grads_, l, base),
-                        Write::Overwrite, x, dy_.view({T, B, H}), {}, {}, dx_.view({T, B, H}),
-                        {}, {});
+                        Write::Overwrite, x, dy_.view({T, B, H}), {}, {}, dx_.view({T, B, H}), {},
+                        {});
     std::swap(dy_, dx_);
   }
   // dy_ now holds the gradient of the (dropped-out) embedding output.
@@ -257,9 +251,9 @@ void LstmLanguageModel<Scalar>::sgd_step(Context& ctx, Scalar lr, View grad_norm
     const std::int64_t E = embedding_numel();
     ops::clip_by_global_norm(ctx, {dense_grads_.view(), emb_row_grads_.view({N * H})},
                              static_cast<float>(config_.max_grad_norm), grad_norm);
-    ops::sgd_update(ctx, lr, dense_grads_.view(),
-                    Tensor(params_.data() + E, {static_cast<std::int64_t>(dense_grads_.size())},
-                           device_));
+    ops::sgd_update(
+        ctx, lr, dense_grads_.view(),
+        Tensor(params_.data() + E, {static_cast<std::int64_t>(dense_grads_.size())}, device_));
     ops::sgd_update_rows(ctx, lr, inputs_.view(), emb_row_grads_.view({N, H}),
                          slice(params_, "embedding"));
   }

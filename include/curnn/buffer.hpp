@@ -21,8 +21,8 @@ using StreamHandle = CUstream_st*;
 namespace detail {
 void* allocate_bytes(Device device, std::size_t bytes);
 void free_bytes(Device device, void* ptr) noexcept;
-void copy_bytes(void* dst, Device dst_device, const void* src, Device src_device,
-                std::size_t bytes, StreamHandle stream);
+void copy_bytes(void* dst, Device dst_device, const void* src, Device src_device, std::size_t bytes,
+                StreamHandle stream);
 }  // namespace detail
 
 template <class T>
@@ -37,7 +37,8 @@ class Buffer {
   Buffer(const Buffer&) = delete;
   Buffer& operator=(const Buffer&) = delete;
   Buffer(Buffer&& o) noexcept
-      : data_(std::exchange(o.data_, nullptr)), size_(std::exchange(o.size_, 0)),
+      : data_(std::exchange(o.data_, nullptr)),
+        size_(std::exchange(o.size_, 0)),
         device_(o.device_) {}
   Buffer& operator=(Buffer&& o) noexcept {
     if (this != &o) {
@@ -77,6 +78,14 @@ class Buffer {
   std::size_t size_ = 0;
   Device device_ = Device::CPU;
 };
+
+// Makes `b` a buffer of exactly n elements on `device`, reallocating only when it is not one
+// already (the contents are then uninitialised). For scratch and activation buffers whose
+// shapes follow the input.
+template <class T>
+void ensure_buffer(Buffer<T>& b, Device device, std::size_t n) {
+  if (b.size() != n || b.device() != device) b = Buffer<T>(device, n);
+}
 
 // Copies src into dst (equal element counts) on `stream`, ordered with the work queued there.
 // With stream == nullptr the copy is complete (visible to every stream) when copy() returns.

@@ -6,6 +6,8 @@
 #include <random>
 #include <vector>
 
+#include "curnn/tensor.hpp"
+
 namespace curnn::test {
 
 template <class T = float>
@@ -28,6 +30,12 @@ inline std::vector<std::int32_t> random_ids(std::size_t n, std::int32_t vocab, s
 template <class T = float>
 std::vector<T> nan_filled(std::size_t n) {
   return std::vector<T>(n, std::numeric_limits<T>::quiet_NaN());
+}
+
+// A CPU view of a host vector with the given shape (for driving ops and engines in tests).
+template <class T>
+TensorView<T> view_of(std::vector<T>& v, std::initializer_list<std::int64_t> shape) {
+  return TensorView<T>(v.data(), shape, Device::CPU);
 }
 
 template <class To, class From>
