@@ -17,6 +17,13 @@
 #include "curnn/data/ptb.hpp"
 #include "curnn/nn/lstm_lm.hpp"
 
+namespace curnn::nn {
+// LmConfig <-> JSON (checkpoint metadata and the JSON log).
+NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(LmConfig, name, init_scale, learning_rate, max_grad_norm,
+                                   num_layers, num_steps, hidden_size, max_epoch, max_max_epoch,
+                                   keep_prob, lr_decay, batch_size, vocab_size)
+}  // namespace curnn::nn
+
 namespace {
 
 using curnn::Buffer;
@@ -37,34 +44,6 @@ struct Options {
   double temperature = 1.0;
   LmConfig overrides;  // fields set by flags, applied over the chosen config
 };
-
-json config_json(const LmConfig& c) {
-  return {{"name", c.name},           {"init_scale", c.init_scale},
-          {"learning_rate", c.learning_rate}, {"max_grad_norm", c.max_grad_norm},
-          {"num_layers", c.num_layers}, {"num_steps", c.num_steps},
-          {"hidden_size", c.hidden_size}, {"max_epoch", c.max_epoch},
-          {"max_max_epoch", c.max_max_epoch}, {"keep_prob", c.keep_prob},
-          {"lr_decay", c.lr_decay},     {"batch_size", c.batch_size},
-          {"vocab_size", c.vocab_size}};
-}
-
-LmConfig config_from_json(const json& j) {
-  LmConfig c;
-  c.name = j.at("name");
-  c.init_scale = j.at("init_scale");
-  c.learning_rate = j.at("learning_rate");
-  c.max_grad_norm = j.at("max_grad_norm");
-  c.num_layers = j.at("num_layers");
-  c.num_steps = j.at("num_steps");
-  c.hidden_size = j.at("hidden_size");
-  c.max_epoch = j.at("max_epoch");
-  c.max_max_epoch = j.at("max_max_epoch");
-  c.keep_prob = j.at("keep_prob");
-  c.lr_decay = j.at("lr_decay");
-  c.batch_size = j.at("batch_size");
-  c.vocab_size = j.at("vocab_size");
-  return c;
-}
 
 std::string checkpoint_path(const std::string& dir) {
   return (std::filesystem::path(dir) / "ptb-lm.ckpt").string();
@@ -91,8 +70,8 @@ class EpochRunner {
     for (std::int64_t step = 0; step < steps; ++step) {
       batcher.batch_time_major(step, x.data(), y.data());
       model_.forward(ctx_, ConstIds(x.data(), {T, B}, Device::CPU),
-                     ConstIds(y.data(), {T, B}, Device::CPU), state, training, seed_,
-                     mask_offset_, cost.view());
+                     ConstIds(y.data(), {T, B}, Device::CPU), state, training, seed_, mask_offset_,
+                     cost.view());
       if (training) {
         mask_offset_ += masks_per_step;
         model_.backward(ctx_);
@@ -101,12 +80,15 @@ class EpochRunner {
       if (verbose && step % every == std::min<std::int64_t>(10, every - 1)) {
         const double ppl = perplexity(cost, norms, step + 1, B, T, training, epoch);
         const double wps = static_cast<double>(step + 1) * T * B / clock.seconds();
-        std::printf("%.3f perplexity: %.3f speed: %.0f wps\n",
-                    static_cast<double>(step) / steps, ppl, wps);
+        std::printf("%.3f perplexity: %.3f speed: %.0f wps\n", static_cast<double>(step) / steps,
+                    ppl, wps);
         std::fflush(stdout);
-        log_.write({{"type", "progress"}, {"epoch", epoch + 1},
+        log_.write({{"type", "progress"},
+                    {"epoch", epoch + 1},
                     {"fraction", static_cast<double>(step) / steps},
-                    {"perplexity", ppl}, {"wps", wps}, {"lr", lr}});
+                    {"perplexity", ppl},
+                    {"wps", wps},
+                    {"lr", lr}});
       }
     }
     last_wps_ = static_cast<double>(steps) * T * B / clock.seconds();
@@ -116,20 +98,20 @@ class EpochRunner {
 
  private:
   // exp(cost / words) after `done` steps; stops the run with the step of a NaN/Inf.
-  double perplexity(const Buffer<float>& cost, const Buffer<float>& norms, std::int64_t done,
-                    int B, int T, bool training, int epoch) {
+  double perplexity(const Buffer<float>& cost, const Buffer<float>& norms, std::int64_t done, int B,
+                    int T, bool training, int epoch) {
     ctx_.synchronize();
     const float total = curnn::to_vector(cost.view())[0];
     if (training) {
       const std::vector<float> n = curnn::to_vector(norms.view());
       for (std::int64_t s = 0; s < done; ++s) {
         CURNN_CHECK(std::isfinite(n[s]), "training diverged: the gradient norm is "
-                                             << n[s] << " at epoch " << epoch + 1 << " step "
-                                             << s << " (try a smaller --learning-rate)");
+                                             << n[s] << " at epoch " << epoch + 1 << " step " << s
+                                             << " (try a smaller --learning-rate)");
       }
     }
     CURNN_CHECK(std::isfinite(total), "the loss is " << total << " at epoch " << epoch + 1
-                                                      << ", after step " << done - 1);
+                                                     << ", after step " << done - 1);
     return std::exp(static_cast<double>(total) / (static_cast<double>(done) * T * B));
   }
 
@@ -147,11 +129,13 @@ void save(const Options& o, Model& model, const LmConfig& c, const curnn::data::
   std::filesystem::create_directories(o.save_path);
   ctx.synchronize();
   const std::vector<float> host = curnn::to_vector(model.params().view());
-  const json meta = {{"format", "curnn-ptb-lm"},   {"config", config_json(c)},
-                     {"epochs_done", epochs_done},  {"best_valid_perplexity", best_valid},
-                     {"seed", o.seed},              {"vocab", corpus.id_to_word}};
-  curnn::data::save_checkpoint(checkpoint_path(o.save_path), meta.dump(), host.data(),
-                               host.size());
+  const json meta = {{"format", "curnn-ptb-lm"},
+                     {"config", json(c)},
+                     {"epochs_done", epochs_done},
+                     {"best_valid_perplexity", best_valid},
+                     {"seed", o.seed},
+                     {"vocab", corpus.id_to_word}};
+  curnn::data::save_checkpoint(checkpoint_path(o.save_path), meta.dump(), host.data(), host.size());
 }
 
 // Text from a saved model: starts after <eos>, samples softmax(logits / temperature).
@@ -159,13 +143,13 @@ int generate(const Options& o, Context& ctx) {
   CURNN_CHECK(!o.save_path.empty(), "--generate needs --save-path DIR holding a checkpoint");
   const curnn::data::Checkpoint ck = curnn::data::load_checkpoint(checkpoint_path(o.save_path));
   const json meta = json::parse(ck.meta);
-  const LmConfig c = config_from_json(meta.at("config"));
+  const LmConfig c = meta.at("config").get<LmConfig>();
   const std::vector<std::string> vocab = meta.at("vocab");
   Model model(ctx, c);
   CURNN_CHECK(ck.data.size() == model.params().size(), "checkpoint does not match its config");
-  curnn::copy(curnn::ConstTensor(ck.data.data(), {static_cast<std::int64_t>(ck.data.size())},
-                                 Device::CPU),
-              model.params().view(), ctx.stream());
+  curnn::copy(
+      curnn::ConstTensor(ck.data.data(), {static_cast<std::int64_t>(ck.data.size())}, Device::CPU),
+      model.params().view(), ctx.stream());
   Model::State state = model.zero_state(ctx, 1);
   std::mt19937_64 rng(o.seed);
   const auto eos = std::find(vocab.begin(), vocab.end(), "<eos>");
@@ -210,12 +194,12 @@ int train(const Options& o, Context& ctx) {
     CURNN_CHECK(!o.save_path.empty(), "--resume needs --save-path DIR");
     const curnn::data::Checkpoint ck = curnn::data::load_checkpoint(checkpoint_path(o.save_path));
     const json meta = json::parse(ck.meta);
-    const LmConfig saved = config_from_json(meta.at("config"));
+    const LmConfig saved = meta.at("config").get<LmConfig>();
     CURNN_CHECK(saved.hidden_size == c.hidden_size && saved.num_layers == c.num_layers &&
                     saved.vocab_size == c.vocab_size,
                 "the checkpoint in " << o.save_path << " is a " << saved.num_layers << "x"
-                                     << saved.hidden_size << " model, not " << c.num_layers
-                                     << "x" << c.hidden_size);
+                                     << saved.hidden_size << " model, not " << c.num_layers << "x"
+                                     << c.hidden_size);
     CURNN_CHECK(ck.data.size() == model.params().size(), "checkpoint size mismatch");
     curnn::copy(curnn::ConstTensor(ck.data.data(), {static_cast<std::int64_t>(ck.data.size())},
                                    Device::CPU),
@@ -227,18 +211,21 @@ int train(const Options& o, Context& ctx) {
   } else {
     model.initialize(o.seed);
   }
-  std::printf("curnn-ptb: model %s (%d x %d, %d steps, batch %d, keep %.2f), vocab %d, device %s,"
-              " seed %llu\n",
-              c.name.c_str(), c.num_layers, c.hidden_size, c.num_steps, c.batch_size,
-              c.keep_prob, c.vocab_size, curnn::app::describe(ctx).c_str(),
-              static_cast<unsigned long long>(o.seed));
+  std::printf(
+      "curnn-ptb: model %s (%d x %d, %d steps, batch %d, keep %.2f), vocab %d, device %s,"
+      " seed %llu\n",
+      c.name.c_str(), c.num_layers, c.hidden_size, c.num_steps, c.batch_size, c.keep_prob,
+      c.vocab_size, curnn::app::describe(ctx).c_str(), static_cast<unsigned long long>(o.seed));
   if (o.max_steps > 0) {
     std::printf("curnn-ptb: training capped at %lld batches per epoch (--max-steps)\n",
                 static_cast<long long>(o.max_steps));
   }
   curnn::app::JsonLog log(o.log_json);
-  log.write({{"type", "config"}, {"config", config_json(c)}, {"device", curnn::app::describe(ctx)},
-             {"seed", o.seed}, {"max_steps", o.max_steps}});
+  log.write({{"type", "config"},
+             {"config", json(c)},
+             {"device", curnn::app::describe(ctx)},
+             {"seed", o.seed},
+             {"max_steps", o.max_steps}});
   EpochRunner runner(ctx, model, log, o.seed);
   curnn::app::Stopwatch total;
   for (int i = first_epoch; i < c.max_max_epoch; ++i) {
@@ -253,8 +240,12 @@ int train(const Options& o, Context& ctx) {
         runner.run(corpus.valid, c.batch_size, c.num_steps, false, lr, i, 0, false);
     std::printf("Epoch: %d Valid Perplexity: %.3f\n", i + 1, valid_ppl);
     std::fflush(stdout);
-    log.write({{"type", "epoch"}, {"epoch", i + 1}, {"lr", lr}, {"train_perplexity", train_ppl},
-               {"valid_perplexity", valid_ppl}, {"train_wps", wps},
+    log.write({{"type", "epoch"},
+               {"epoch", i + 1},
+               {"lr", lr},
+               {"train_perplexity", train_ppl},
+               {"valid_perplexity", valid_ppl},
+               {"train_wps", wps},
                {"elapsed_s", total.seconds()}});
     if (valid_ppl < best_valid) {
       best_valid = valid_ppl;
@@ -274,8 +265,9 @@ int train(const Options& o, Context& ctx) {
 int main(int argc, char** argv) {
   return curnn::app::run_main("curnn-ptb", [&]() -> int {
     Options o;
-    CLI::App cli{"curnn-ptb: the Zaremba et al. LSTM language model on Penn Treebank "
-                 "(TensorFlow's ptb_word_lm.py) with libcurnn"};
+    CLI::App cli{
+        "curnn-ptb: the Zaremba et al. LSTM language model on Penn Treebank "
+        "(TensorFlow's ptb_word_lm.py) with libcurnn"};
     cli.add_option("--data-path", o.data_path,
                    "folder with ptb.{train,valid,test}.txt (or .txt.gz)");
     cli.add_option("--model", o.model, "config: small, medium, large or test")
@@ -296,7 +288,8 @@ int main(int argc, char** argv) {
     curnn::app::one_line_cli_errors(cli, "curnn-ptb");
     // Config overrides (applied over --model).
     LmConfig& v = o.overrides;
-    cli.add_option("--init-scale", v.init_scale, "uniform init range")->check(CLI::Range(1e-6, 10.0));
+    cli.add_option("--init-scale", v.init_scale, "uniform init range")
+        ->check(CLI::Range(1e-6, 10.0));
     cli.add_option("--learning-rate", v.learning_rate, "initial SGD learning rate")
         ->check(CLI::Range(1e-9, 100.0));
     cli.add_option("--max-grad-norm", v.max_grad_norm, "global-norm clip")
