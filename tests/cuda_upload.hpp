@@ -1,11 +1,8 @@
-// Uploads for the optim and dropout CUDA tests, queued on the context's own stream.
-//
-// Why not test::device_copy / device_poisoned: they copy with cudaMemcpy on the legacy default
-// stream, which for pageable host memory may return before the DMA has landed, and a Context's
-// stream is non-blocking (it does not wait for the legacy stream). A kernel queued right after
-// such an upload can race with it; on an H100 the NaN poison of device_poisoned landed over part
-// of a mask the kernel had already written. An upload queued on ctx.stream() is ordered before
-// every later op of that context.
+// Uploads for CUDA tests, queued on the context's own stream (ordered before every later op of
+// that context without a host wait). The GPU runs first found the race this avoided: a
+// cudaMemcpy from pageable memory on the legacy stream could land after a kernel on a
+// non-blocking Context stream. core copy() now waits for null-stream copies, so
+// test::device_copy / device_poisoned are safe as well; these are the stream-ordered variant.
 #pragma once
 
 #include <cstdint>

@@ -15,6 +15,7 @@
 #include "curnn/word2vec/trainer.hpp"
 #include "support/compare.hpp"
 #include "support/cuda_test.hpp"
+#include "w2v_train_util.hpp"
 
 namespace curnn {
 namespace {
@@ -155,11 +156,7 @@ TEST(W2vTrainCuda, GpuTrainerAccountsWordsAndLearnsTopics) {
   EXPECT_EQ(r.words_trained, 5 * corpus.num_words());
   EXPECT_TRUE(std::isfinite(r.loss));
   const auto cosine = [&](const std::string& a, const std::string& b) {
-    const float* x = r.syn0.data() + vocab.find(a) * o.size;
-    const float* y = r.syn0.data() + vocab.find(b) * o.size;
-    double xy = 0, xx = 0, yy = 0;
-    for (int e = 0; e < o.size; ++e) xy += x[e] * y[e], xx += x[e] * x[e], yy += y[e] * y[e];
-    return xy / std::sqrt(xx * yy);
+    return word2vec::test::syn0_cosine(r, vocab, o.size, a, b);
   };
   EXPECT_GT(cosine("t1", "t2"), cosine("t1", "t12") + 0.3);
   EXPECT_GT(cosine("t13", "t17"), cosine("t13", "t7") + 0.3);

@@ -14,6 +14,7 @@
 #include "curnn/ref/word2vec.hpp"
 #include "curnn/unigram_table.hpp"
 #include "curnn/word2vec/trainer.hpp"
+#include "w2v_train_util.hpp"
 
 namespace curnn::word2vec {
 namespace {
@@ -285,11 +286,7 @@ TEST(W2vTrainCpu, LearnsCooccurrence) {
   o.iter = 5, o.sample = 0;
   const TrainResult r = train(ctx, vocab, corpus, o);
   const auto cosine = [&](const std::string& a, const std::string& b) {
-    const float* x = r.syn0.data() + vocab.find(a) * o.size;
-    const float* y = r.syn0.data() + vocab.find(b) * o.size;
-    double xy = 0, xx = 0, yy = 0;
-    for (int e = 0; e < o.size; ++e) xy += x[e] * y[e], xx += x[e] * x[e], yy += y[e] * y[e];
-    return xy / std::sqrt(xx * yy);
+    return word2vec::test::syn0_cosine(r, vocab, o.size, a, b);
   };
   EXPECT_GT(cosine("t1", "t2"), cosine("t1", "t12") + 0.3);
   EXPECT_GT(cosine("t13", "t17"), cosine("t13", "t7") + 0.3);
