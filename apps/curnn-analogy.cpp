@@ -40,6 +40,14 @@ int main(int argc, char** argv) {
     const w2v::AnalogyResult r =
         w2v::evaluate_analogies(vectors, questions, restrict_vocab, threads);
     std::fputs(w2v::format_analogy_report(r).c_str(), stdout);
+    nlohmann::json sections = nlohmann::json::array();
+    for (const w2v::AnalogySectionResult& section : r.sections) {
+      if (section.questions == 0) continue;  // QID 0 when the file opens with a ':' line
+      sections.push_back({{"name", section.name},
+                          {"questions", section.questions},
+                          {"seen", section.seen},
+                          {"correct", section.correct}});
+    }
     curnn::app::JsonLog log(log_json);
     log.write({{"type", "analogy"},
                {"vectors", vectors_path},
@@ -48,7 +56,8 @@ int main(int argc, char** argv) {
                {"semantic_accuracy", r.semantic_accuracy()},
                {"syntactic_accuracy", r.syntactic_accuracy()},
                {"seen", r.seen},
-               {"questions", r.questions}});
+               {"questions", r.questions},
+               {"sections", std::move(sections)}});
     return 0;
   });
 }

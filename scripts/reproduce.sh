@@ -1,34 +1,57 @@
 #!/usr/bin/env bash
-# The main job: set up, build, fetch the data and run the chapter's experiments with libcurnn.
-#   scripts/reproduce.sh [--quick|--full] [--only ptb|mnist|word2vec] [--ptb-model small|medium|large]
-#                        [--data-mirror DIR] [--out DIR]
-# On a machine with a GPU the default is --full (the book's full faithful runs); without one it is
-# --quick (short runs on the CPU, labelled as such). Logs (text and JSON lines) go to --out
-# (default: report/), with a summary table in report/summary.md.
-# Data: scripts/get-data.sh (downloads; or --data-mirror DIR / CURNN_DATA_MIRROR for a local
-# copy; on the development machines that is ../shared/data, whose wiki8 stands in for text8).
+# The main job: set up, build, fetch the data, run the chapter's three experiments with libcurnn
+# and write a report with plots.
+#
+#   scripts/reproduce.sh [--quick|--full|--smoke] [--only ptb|mnist|word2vec]
+#                        [--ptb-model small|medium|large] [--seed N] [--out DIR]
+#                        [--data-dir DIR] [--data-mirror DIR|none] [--no-fetch]
+#                        [--build-dir DIR] [--no-setup]
+#
+# Modes: --full runs the book's full, faithful experiments (the default on a machine with a GPU);
+# --quick runs short CPU-sized versions, labelled QUICK everywhere (the default without a GPU);
+# --smoke runs a few steps of each, for tests on tiny data (with --data-dir).
+# Data: scripts/get-data.sh fetches and verifies it into --data-dir (default <repo>/data),
+# downloading, or from a local mirror (--data-mirror DIR or CURNN_DATA_MIRROR; the development
+# machines' ../shared/data is used when present, where wiki8 stands in for text8; --data-mirror
+# none never uses one). --no-fetch uses what --data-dir holds as it is (laid out as get-data.sh
+# lays it out), unverified. --no-setup skips installing packages and building: the apps must be
+# in --build-dir (default <repo>/build)/bin.
+# The report goes to --out (default <repo>/report): report.md, report.html, plots and logs. It is
+# written to DIR.partial and renamed to DIR only when every step succeeded; a previous DIR is
+# kept as DIR.previous. Exit status: 0 on success, 1 when a step fails, 2 for bad arguments.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 repo=$PWD
 export PATH="$PATH:/usr/local/cuda/bin"
+command_line="scripts/reproduce.sh${*:+ $*}"
 
-mode="" only="" ptb_model=small out="$repo/report"
+mode="" only="" ptb_model=small seed=1 out="$repo/report" data="$repo/data" build="$repo/build"
+setup=1 fetch=1
 mirror=${CURNN_DATA_MIRROR:-}
-[[ -z $mirror && -d "$repo/../shared/data" ]] && mirror="$repo/../shared/data"
+die() { echo "reproduce.sh: error: $*" >&2; exit "${2:-1}"; }
 while (($#)); do
   case $1 in
-    --quick) mode=quick; shift ;;
-    --full) mode=full; shift ;;
+    --quick | --full | --smoke) mode=${1#--}; shift ;;
     --only) only=${2:?--only needs ptb, mnist or word2vec}; shift 2 ;;
     --ptb-model) ptb_model=${2:?--ptb-model needs small, medium or large}; shift 2 ;;
-    --data-mirror) mirror=${2:?--data-mirror needs a folder}; shift 2 ;;
+    --seed) seed=${2:?--seed needs a number}; shift 2 ;;
+    --data-mirror) mirror=${2:?--data-mirror needs a folder or none}; shift 2 ;;
+    --data-dir) data=${2:?--data-dir needs a folder}; shift 2 ;;
+    --build-dir) build=${2:?--build-dir needs a folder}; shift 2 ;;
+    --no-setup) setup=0; shift ;;
+    --no-fetch) fetch=0; shift ;;
     --out) out=${2:?--out needs a folder}; shift 2 ;;
-    -h | --help) sed -n '2,9p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
-    *) echo "reproduce.sh: error: unknown argument '$1' (see --help)" >&2; exit 2 ;;
+    -h | --help) sed -n '2,/^set -euo/p' "$0" | sed '$d' | sed 's/^# \{0,1\}//'; exit 0 ;;
+    *) die "unknown argument '$1' (see --help)" 2 ;;
   esac
 done
-case $only in "" | ptb | mnist | word2vec) ;; *) echo "reproduce.sh: error: --only $only" >&2; exit 2 ;; esac
-case $ptb_model in small | medium | large) ;; *) echo "reproduce.sh: error: --ptb-model $ptb_model" >&2; exit 2 ;; esac
+case $only in "" | ptb | mnist | word2vec) ;; *) die "--only $only: expected ptb, mnist or word2vec" 2 ;; esac
+case $ptb_model in small | medium | large) ;; *) die "--ptb-model $ptb_model: expected small, medium or large" 2 ;; esac
+[[ $seed =~ ^[0-9]+$ ]] || die "--seed $seed: expected a non-negative integer" 2
+[[ -z $mirror && -d "$repo/../shared/data" ]] && mirror="$repo/../shared/data"
+[[ $mirror == none ]] && mirror=""
+((fetch)) || [[ -d $data ]] || die "--data-dir $data: no such folder" 2
+out=$(mkdir -p "$(dirname "$out")" && cd "$(dirname "$out")" && pwd)/$(basename "$out")
 
 t0=$(date +%s)
 say() { echo "[reproduce +$(($(date +%s) - t0))s] $*"; }
@@ -36,102 +59,131 @@ gpu=0
 if command -v nvidia-smi >/dev/null 2>&1 && nvidia-smi -L >/dev/null 2>&1; then gpu=1; fi
 [[ -z $mode ]] && mode=$([[ $gpu == 1 ]] && echo full || echo quick)
 device=$([[ $gpu == 1 ]] && echo cuda || echo cpu)
-say "mode: $mode on $device ($([[ $gpu == 1 ]] && nvidia-smi -L | head -1 || echo "no GPU: quick CPU runs"))"
+say "mode: $mode on $device ($([[ $gpu == 1 ]] && nvidia-smi -L | head -1 || echo "no GPU found"))"
+[[ $mode == full && $gpu == 0 ]] && say "WARNING: --full on the CPU takes days (PTB small alone: about 13 epochs x 10 min)"
 
-say "set-up and build"
-bash scripts/setup.sh
-cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=Release >/dev/null
-cmake --build build -j"$(nproc)" >/dev/null
+apps=(curnn-ptb curnn-mnist curnn-word2vec curnn-analogy curnn-wordsim)
+if ((setup)); then
+  say "set-up (scripts/setup.sh) and build of the apps in $build"
+  bash scripts/setup.sh
+  cmake -S . -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=Release >/dev/null
+  cmake --build "$build" -j"$(nproc)" --target "${apps[@]}" >/dev/null
+fi
+bin="$build/bin"
+for app in "${apps[@]}"; do
+  [[ -x $bin/$app ]] || die "$bin/$app is missing: build it, or drop --no-setup"
+done
+python=""
+for p in "${CURNN_PYTHON:-}" python3 /usr/bin/python3; do
+  if [[ -n $p ]] && "$p" -c 'import matplotlib' >/dev/null 2>&1; then python=$p; break; fi
+done
+[[ -n $python ]] || die "no python3 with matplotlib (Debian: apt-get install python3-matplotlib)"
 
-say "data"
-data="$repo/data"
-get=(bash scripts/get-data.sh --dest "$data")
-[[ -n $mirror ]] && get+=(--data-mirror "$mirror" --symlink)
-"${get[@]}" || { echo "reproduce.sh: error: the data is missing; run scripts/get-data.sh (with internet) or pass --data-mirror DIR" >&2; exit 1; }
+if ((fetch)); then
+  say "data: scripts/get-data.sh into $data${mirror:+ from the mirror $mirror}"
+  get=(bash scripts/get-data.sh --dest "$data")
+  case $only in
+    ptb | mnist) get+=(--only "$only") ;;
+    word2vec) get+=(--only text8,word2vec-eval) ;;
+  esac
+  [[ -n $mirror ]] && get+=(--data-mirror "$mirror" --symlink)
+  "${get[@]}" || die "the data is not in place (see above). With internet access, run
+  scripts/get-data.sh; without it, copy the datasets to a folder laid out like shared/data and
+  pass --data-mirror DIR (or set CURNN_DATA_MIRROR=DIR). No report was written."
+else
+  say "data: using $data as it is (--no-fetch: not fetched, not verified)"
+fi
+corpus="$data/text8/text8" corpus_label="text8"
+if [[ ! -f $corpus && -f $data/text8-substitute/wiki8.gz ]]; then
+  corpus="$data/text8-substitute/wiki8.gz" corpus_label="wiki8 (a text8 substitute, not text8)"
+fi
 
-rm -rf "$out.partial"
-mkdir -p "$out.partial"
+# The run writes into $out.partial; a failure leaves that folder with INCOMPLETE.md and no report.
+partial="$out.partial"
+rm -rf "$partial"
+mkdir -p "$partial"
+echo "This run of $command_line did not finish: see the logs here. There is no report." \
+  >"$partial/INCOMPLETE.md"
+current="start"
+trap 'rc=$?; if ((rc)); then echo "reproduce.sh: error: step \"$current\" failed (exit $rc); its logs are in $partial; no report was written" >&2; fi' EXIT
+
+# step NAME DESCRIPTION -- COMMAND...: runs COMMAND, its output shown and kept in NAME.log, and
+# records the command and its wall time in steps.tsv for the report.
+step() {
+  local name=$1 description=$2
+  shift 3
+  current=$name
+  say "$description"
+  local s ms
+  s=$(date +%s%N)
+  "$@" 2>&1 | tee "$partial/$name.log"
+  ms=$((($(date +%s%N) - s) / 1000000))
+  printf '%s\t%d.%03d\t%s\n' "$name" $((ms / 1000)) $((ms % 1000)) "$(printf '%q ' "$@")" \
+    >>"$partial/steps.tsv"
+}
 wants() { [[ -z $only || $only == "$1" ]]; }
-rows=()
+threads=$(nproc)
+
+if wants word2vec; then
+  case $mode in
+    full) steps=100001 ;;
+    quick) steps=10001 ;;
+    smoke) steps=2001 ;;
+  esac
+  step word2vec-tutorial "word2vec: the book's skip-gram NCE, $steps steps on $corpus_label ($mode)" -- \
+    "$bin/curnn-word2vec" --tutorial -train "$corpus" --steps "$steps" --device "$device" \
+    --seed "$seed" --output-dir "$partial/word2vec" --log-json "$partial/word2vec-tutorial.jsonl"
+  step analogy-tutorial "word2vec: analogies with the tutorial's embeddings" -- \
+    "$bin/curnn-analogy" "$partial/word2vec/embeddings.txt" \
+    --questions "$data/word2vec-eval/questions-words.txt" --log-json "$partial/analogy-tutorial.jsonl"
+  step wordsim-tutorial "word2vec: word similarity of the tutorial's embeddings" -- \
+    "$bin/curnn-wordsim" "$partial/word2vec/embeddings.txt" \
+    --pairs "$data/word2vec-eval/wordsim353.tsv" --log-json "$partial/wordsim-tutorial.jsonl"
+
+  # The fast trainer at word2vec.c's settings for this comparison: 1 pass in every mode (on the
+  # CPU that is the quick run; 5 passes, -iter 5, give the 37% analogy figure).
+  step word2vec-fast "word2vec: the fast trainer (skip-gram, 128 d, negative 5, 1 iteration) on $corpus_label" -- \
+    "$bin/curnn-word2vec" -train "$corpus" -output "$partial/word2vec/vectors.bin" -binary 1 \
+    -cbow 0 -size 128 -window 5 -negative 5 -hs 0 -sample 1e-4 -iter 1 -min-count 5 \
+    -threads "$threads" --device "$device" --seed "$seed" --log-json "$partial/word2vec-fast.jsonl"
+  step analogy-fast "word2vec: analogies with the fast trainer's vectors" -- \
+    "$bin/curnn-analogy" "$partial/word2vec/vectors.bin" \
+    --questions "$data/word2vec-eval/questions-words.txt" --log-json "$partial/analogy-fast.jsonl"
+  step wordsim-fast "word2vec: word similarity of the fast trainer's vectors" -- \
+    "$bin/curnn-wordsim" "$partial/word2vec/vectors.bin" \
+    --pairs "$data/word2vec-eval/wordsim353.tsv" --log-json "$partial/wordsim-fast.jsonl"
+  rm -f "$partial/word2vec/vectors.bin" "$partial/word2vec/embeddings.txt"  # large, re-made by a run
+fi
 
 if wants ptb; then
-  if [[ $mode == full ]]; then
-    args=(--model "$ptb_model")
-    label="full $ptb_model config"
-  else
-    args=(--model small --max-max-epoch 1 --max-steps 300)
-    label="QUICK run: small config, 1 epoch capped at 300 batches"
-  fi
-  say "PTB language model ($label)"
-  s=$(date +%s)
-  build/bin/curnn-ptb --data-path "$data/ptb" --device "$device" --seed 1 "${args[@]}" \
-    --log-json "$out.partial/ptb.jsonl" | tee "$out.partial/ptb.log"
-  test_ppl=$(grep -o 'Test Perplexity: [0-9.]*' "$out.partial/ptb.log" | awk '{print $3}')
-  wps=$(grep -o 'speed: [0-9]*' "$out.partial/ptb.log" | tail -1 | awk '{print $2}')
-  rows+=("| PTB LM ($ptb_model) | test perplexity | $test_ppl | 116.8 (small) / 82.1 / 78.3 | $(($(date +%s) - s)) s | $wps words/s | $device | $mode |")
+  case $mode in
+    full) args=(--model "$ptb_model") ;;
+    quick) args=(--model small --max-max-epoch 2 --max-steps 150) ;;
+    smoke) args=(--model small --max-max-epoch 2 --max-epoch 1 --max-steps 8) ;;
+  esac
+  step ptb "PTB language model ($mode: ${args[*]})" -- \
+    "$bin/curnn-ptb" --data-path "$data/ptb" --device "$device" --seed "$seed" "${args[@]}" \
+    --log-json "$partial/ptb.jsonl"
 fi
-if wants mnist && [[ -x build/bin/curnn-mnist ]]; then
-  if [[ $mode == full ]]; then
-    args=()
-    label="full run: 400,000 samples"
-  else
-    args=(--max-samples 20000)
-    label="QUICK run: 20,000 samples"
-  fi
-  say "MNIST BiLSTM ($label)"
-  s=$(date +%s)
-  build/bin/curnn-mnist --data-path "$data/mnist" --device "$device" --seed 1 "${args[@]}" \
-    --log-json "$out.partial/mnist.jsonl" | tee "$out.partial/mnist.log"
-  acc=$(grep -o 'Testing Accuracy: [0-9.]*' "$out.partial/mnist.log" | awk '{print $3}')
-  sps=$(grep -oE '[0-9.]+ samples/s' "$out.partial/mnist.log" | tail -1 | awk '{print $1}')
-  rows+=("| MNIST BiLSTM | test accuracy | $acc | 0.983 | $(($(date +%s) - s)) s | $sps samples/s | $device | $mode |")
-fi
-if wants word2vec && [[ -x build/bin/curnn-word2vec ]]; then
-  corpus="$data/text8/text8" corpus_label="text8"
-  if [[ ! -f $corpus ]]; then
-    corpus="$data/text8-substitute/wiki8.gz" corpus_label="wiki8 (a text8 SUBSTITUTE, not text8)"
-  fi
-  steps=$([[ $mode == full ]] && echo 100001 || echo 10001)
-  say "word2vec tutorial: the book's skip-gram NCE, $steps steps on $corpus_label$([[ $mode == quick ]] && echo " (QUICK run)")"
-  s=$(date +%s)
-  build/bin/curnn-word2vec --tutorial -train "$corpus" --steps "$steps" --device "$device" \
-    --seed 1 --output-dir "$out.partial/word2vec" --log-json "$out.partial/word2vec-tutorial.jsonl" \
-    | tee "$out.partial/word2vec-tutorial.log"
-  loss=$(grep -o 'Average loss at step [0-9]* : [0-9.]*' "$out.partial/word2vec-tutorial.log" | tail -1 | awk '{print $NF}')
-  rows+=("| word2vec tutorial ($corpus_label) | final average loss | $loss | about 4.6-4.7 at 100k steps | $(($(date +%s) - s)) s | see log | $device | $mode |")
 
-  say "word2vec fast trainer (word2vec.c settings, skip-gram 128 d, 1 iteration) on $corpus_label"
-  s=$(date +%s)
-  build/bin/curnn-word2vec -train "$corpus" -output "$out.partial/word2vec/vectors.bin" -binary 1 \
-    -cbow 0 -size 128 -window 5 -negative 5 -hs 0 -sample 1e-4 -iter 1 -min-count 5 \
-    -threads "$(nproc)" --device "$device" --seed 1 --log-json "$out.partial/word2vec-fast.jsonl" \
-    | tee "$out.partial/word2vec-fast.log"
-  secs=$(($(date +%s) - s))
-  build/bin/curnn-analogy "$out.partial/word2vec/vectors.bin" \
-    --questions "$data/word2vec-eval/questions-words.txt" | tee "$out.partial/word2vec-analogy.log"
-  build/bin/curnn-wordsim "$out.partial/word2vec/vectors.bin" \
-    --pairs "$data/word2vec-eval/wordsim353.tsv" | tee "$out.partial/word2vec-wordsim.log" || true
-  acc=$(grep -oE 'Total accuracy: [0-9.]+ *%' "$out.partial/word2vec-analogy.log" | tail -1 | grep -oE '[0-9.]+')
-  wps=$(grep -oE '[0-9.]+[kM]? words/s' "$out.partial/word2vec-fast.log" | tail -1)
-  rows+=("| word2vec fast, skip-gram ($corpus_label) | analogy accuracy (top 30k) | ${acc}% | word2vec.c 10.2% (wiki8, 1 iter) | $secs s | $wps | $device | $mode |")
-  rm -f "$out.partial/word2vec/vectors.bin"
+if wants mnist; then
+  case $mode in
+    full) args=() ;;
+    quick) args=(--max-samples 20000) ;;
+    smoke) args=(--max-samples 960 --batch-size 32 --validation-size 100) ;;
+  esac
+  step mnist "MNIST BiLSTM ($mode${args[*]:+: ${args[*]}})" -- \
+    "$bin/curnn-mnist" --data-path "$data/mnist" --device "$device" --seed "$seed" "${args[@]}" \
+    --log-json "$partial/mnist.jsonl"
 fi
-for app in mnist word2vec; do
-  if wants $app && [[ ! -x build/bin/curnn-$app ]]; then
-    say "$app: the app is not implemented yet (curnn-$app); skipped"
-    rows+=("| $app | - | not implemented yet | - | - | - | $device | $mode |")
-  fi
-done
 
-{
-  echo "# libcurnn: reproduction of the chapter's experiments"
-  echo
-  echo "Mode: **$mode** on **$device**$([[ $mode == quick ]] && echo " (quick CPU runs: not the book's full runs)"). Commit $(git rev-parse --short HEAD 2>/dev/null || echo unknown), $(date -u +%Y-%m-%d)."
-  echo
-  echo "| experiment | metric | ours | book | wall time | throughput | device | mode |"
-  echo "|---|---|---|---|---|---|---|---|"
-  printf '%s\n' "${rows[@]}"
-} > "$out.partial/summary.md"
-rm -rf "$out" && mv "$out.partial" "$out"
-cat "$out/summary.md"
-say "done: report in $out/ (total $(($(date +%s) - t0)) s)"
+current=report
+say "report"
+"$python" scripts/make_report.py --dir "$partial" --mode "$mode" --device "$device" --seed "$seed" \
+  --command "$command_line" --corpus-label "$corpus_label" --total-s "$(($(date +%s) - t0))" \
+  --date "$(date -u +%Y-%m-%dT%H:%MZ)"
+rm -f "$partial/INCOMPLETE.md"
+if [[ -e $out ]]; then rm -rf "$out.previous" && mv "$out" "$out.previous"; fi
+mv "$partial" "$out"
+say "done in $(($(date +%s) - t0)) s: $out/report.md and $out/report.html"
+sed -n '/^| experiment/,/^$/p' "$out/report.md"

@@ -1,0 +1,540 @@
+#!/usr/bin/env python3
+"""Builds the report of scripts/reproduce.sh from the apps' --log-json output.
+
+    python3 scripts/make_report.py --dir report.partial --mode quick --device cpu --seed 1 ...
+
+Reads, in --dir: steps.tsv (one line per command run: name, wall seconds, the command),
+ptb.jsonl, mnist.jsonl, word2vec-tutorial.jsonl, word2vec-fast.jsonl, and the analogy and
+wordsim results (analogy-{tutorial,fast}.jsonl, wordsim-{tutorial,fast}.jsonl); any experiment
+whose log is absent is reported as not run. Writes, in --dir: report.md, a self-contained
+report.html (images inlined), and the plots ptb.png, word2vec-loss.png, mnist.png (plus a copy of
+the tutorial's word2vec/tsne.png as tsne.png).
+
+Needs matplotlib (Debian: python3-matplotlib). Exit status: 0 on success, 2 for bad input (a log
+that does not parse, or a run that wrote no result), 3 when matplotlib is missing.
+"""
+import argparse
+import base64
+import html
+import json
+import os
+import platform
+import shutil
+import subprocess
+import sys
+
+EXIT_BAD_INPUT = 2
+EXIT_MISSING_MODULES = 3
+
+BOOK_PTB_PERPLEXITY = {"small": 116.8, "medium": 82.1, "large": 78.3}
+BOOK_MNIST_ACCURACY = 0.983
+BOOK_TUTORIAL_LOSS = "about 4.6-4.7 near step 100,000"
+WORD2VEC_C_ANALOGY = "word2vec.c 1 iter: 10.2% (wiki8, 2-core CPU)"
+
+
+class BadInput(Exception):
+    pass
+
+
+# ---- reading the logs ---------------------------------------------------------------------------
+
+
+def read_jsonl(path):
+    """The JSON objects of a --log-json file, or None when the file does not exist."""
+    if not os.path.exists(path):
+        return None
+    records = []
+    with open(path, encoding="utf-8") as f:
+        for number, line in enumerate(f, start=1):
+            if line.strip():
+                try:
+                    records.append(json.loads(line))
+                except json.JSONDecodeError as e:
+                    raise BadInput(f"{path}:{number}: not JSON ({e.msg})")
+    return records
+
+
+def of_type(records, kind):
+    return [r for r in records or [] if r.get("type") == kind]
+
+
+def progress_of(records, path, kind="progress"):
+    """The records a plot is drawn from; a plot without any would be an empty frame."""
+    found = of_type(records, kind)
+    if not found:
+        raise BadInput(f"{path}: no '{kind}' records to plot: a run too short to log progress?")
+    return found
+
+
+def last_of_type(records, kind, path):
+    found = of_type(records, kind)
+    if not found:
+        raise BadInput(f"{path}: no '{kind}' record: did the run finish?")
+    return found[-1]
+
+
+def read_steps(path):
+    """steps.tsv: {name: (wall seconds, command)} in run order."""
+    steps = {}
+    if os.path.exists(path):
+        with open(path, encoding="utf-8") as f:
+            for line in f:
+                name, seconds, command = line.rstrip("\n").split("\t", 2)
+                steps[name] = (float(seconds), command)
+    return steps
+
+
+# ---- the document: blocks rendered both as Markdown and as HTML ---------------------------------
+
+
+class Document:
+    def __init__(self, folder):
+        self.folder = folder
+        self.blocks = []
+
+    def heading(self, level, text):
+        self.blocks.append(("heading", level, text))
+
+    def para(self, text):
+        self.blocks.append(("para", text))
+
+    def note(self, text):
+        self.blocks.append(("note", text))
+
+    def table(self, header, rows):
+        self.blocks.append(("table", header, [[str(c) for c in row] for row in rows]))
+
+    def image(self, file_name, caption):
+        self.blocks.append(("image", file_name, caption))
+
+    def code(self, text):
+        self.blocks.append(("code", text))
+
+    def markdown(self):
+        out = []
+        for block in self.blocks:
+            kind = block[0]
+            if kind == "heading":
+                out.append("#" * block[1] + " " + block[2])
+            elif kind == "para":
+                out.append(block[1])
+            elif kind == "note":
+                out.append("> " + block[1])
+            elif kind == "table":
+                out.append("| " + " | ".join(block[1]) + " |")
+                out.append("|" + "---|" * len(block[1]))
+                out += ["| " + " | ".join(c.replace("|", "\\|") for c in row) + " |" for row in block[2]]
+            elif kind == "image":
+                out.append(f"![{block[2]}]({block[1]})")
+            elif kind == "code":
+                out.append("```\n" + block[1] + "\n```")
+            out.append("")
+        return "\n".join(out)
+
+    def html(self, title):
+        body = []
+        for block in self.blocks:
+            kind = block[0]
+            if kind == "heading":
+                body.append(f"<h{block[1]}>{html.escape(block[2])}</h{block[1]}>")
+            elif kind == "para":
+                body.append(f"<p>{inline_markdown(block[1])}</p>")
+            elif kind == "note":
+                body.append(f"<p class=note>{inline_markdown(block[1])}</p>")
+            elif kind == "table":
+                head = "".join(f"<th>{inline_markdown(c)}</th>" for c in block[1])
+                rows = "".join(
+                    "<tr>" + "".join(f"<td>{inline_markdown(c)}</td>" for c in row) + "</tr>"
+                    for row in block[2])
+                body.append(f"<table><tr>{head}</tr>{rows}</table>")
+            elif kind == "image":
+                with open(os.path.join(self.folder, block[1]), "rb") as f:
+                    data = base64.b64encode(f.read()).decode("ascii")
+                body.append(f'<figure><img src="data:image/png;base64,{data}" '
+                            f'alt="{html.escape(block[2])}"><figcaption>'
+                            f"{html.escape(block[2])}</figcaption></figure>")
+            elif kind == "code":
+                body.append(f"<pre>{html.escape(block[1])}</pre>")
+        style = ("body{font-family:sans-serif;max-width:1100px;margin:2em auto;padding:0 1em}"
+                 "table{border-collapse:collapse;margin:1em 0}td,th{border:1px solid #bbb;"
+                 "padding:3px 8px;text-align:left}th{background:#eee}img{max-width:100%}"
+                 "pre{background:#f4f4f4;padding:8px;overflow-x:auto;white-space:pre-wrap}"
+                 ".note{background:#fff4d6;padding:8px;border-left:4px solid #e0a000}")
+        return (f"<!DOCTYPE html>\n<html><head><meta charset=utf-8><title>{html.escape(title)}"
+                f"</title><style>{style}</style></head><body>\n" + "\n".join(body) +
+                "\n</body></html>\n")
+
+
+def inline_markdown(text):
+    """**bold** and `code` of a Markdown line, as HTML."""
+    out, parts = [], html.escape(text).split("`")
+    for i, part in enumerate(parts):
+        if i % 2:
+            out.append(f"<code>{part}</code>")
+        else:
+            bold = part.split("**")
+            out.append("".join(f"<b>{s}</b>" if j % 2 else s for j, s in enumerate(bold)))
+    return "".join(out)
+
+
+# ---- plots --------------------------------------------------------------------------------------
+
+
+def new_figure(plt, panels):
+    fig, axes = plt.subplots(1, panels, figsize=(6.2 * panels, 4.2))
+    return fig, (axes if panels > 1 else [axes])
+
+
+def save(fig, folder, name):
+    fig.tight_layout()
+    fig.savefig(os.path.join(folder, name), dpi=100)
+
+
+def plot_ptb(plt, folder, records, path):
+    progress, epochs = progress_of(records, path), progress_of(records, path, "epoch")
+    test = of_type(records, "test")
+    fig, (ax, lr_ax) = new_figure(plt, 2)
+    ax.plot([p["epoch"] - 1 + p["fraction"] for p in progress], [p["perplexity"] for p in progress],
+            color="tab:blue", alpha=0.45, label="train (running, within the epoch)")
+    ax.plot([e["epoch"] for e in epochs], [e["train_perplexity"] for e in epochs], "o-",
+            color="tab:blue", label="train (epoch)")
+    ax.plot([e["epoch"] for e in epochs], [e["valid_perplexity"] for e in epochs], "s-",
+            color="tab:orange", label="valid (epoch)")
+    if test:
+        ax.axhline(test[-1]["test_perplexity"], color="tab:green", linestyle="--",
+                   label=f"test {test[-1]['test_perplexity']:.1f}")
+    values = [p["perplexity"] for p in progress] + [e["valid_perplexity"] for e in epochs]
+    if max(values) > 4 * min(values):
+        ax.set_yscale("log")
+    ax.set_xlabel("epoch")
+    ax.set_ylabel("perplexity")
+    ax.set_title("PTB: perplexity")
+    ax.grid(True, which="both", alpha=0.3)
+    ax.legend()
+    # Epoch e trains over [e - 1, e] at its learning rate.
+    lr_ax.step([e["epoch"] - 1 for e in epochs] + [epochs[-1]["epoch"]],
+               [e["lr"] for e in epochs] + [epochs[-1]["lr"]], where="post")
+    lr_ax.set_ylim(0, 1.1 * max(e["lr"] for e in epochs))
+    lr_ax.set_xlabel("epoch")
+    lr_ax.set_ylabel("learning rate")
+    lr_ax.set_title("PTB: SGD learning rate per epoch")
+    lr_ax.grid(True, alpha=0.3)
+    save(fig, folder, "ptb.png")
+
+
+def plot_word2vec(plt, folder, tutorial, fast, paths):
+    panels = [p for p in (tutorial, fast) if p is not None]
+    fig, axes = new_figure(plt, len(panels))
+    axes = list(axes)
+    if tutorial is not None:
+        ax = axes.pop(0)
+        losses = progress_of(tutorial, paths[0], "loss")
+        ax.plot([r["step"] for r in losses], [r["average_loss"] for r in losses], "o-")
+        ax.set_yscale("log")
+        ax.set_xlabel("step")
+        ax.set_ylabel("average NCE loss (over the last 2,000 steps)")
+        ax.set_title("word2vec, the book's skip-gram NCE")
+        ax.grid(True, which="both", alpha=0.3)
+    if fast is not None:
+        ax = axes.pop(0)
+        progress = progress_of(fast, paths[1])
+        ax.plot([p["fraction"] * 100 for p in progress], [p["loss"] for p in progress], "o-")
+        ax.set_xlabel("% of training done")
+        ax.set_ylabel("negative-sampling loss (running)")
+        ax.set_title("word2vec, the fast trainer")
+        ax.grid(True, alpha=0.3)
+    save(fig, folder, "word2vec-loss.png")
+
+
+def plot_mnist(plt, folder, records, path):
+    progress = progress_of(records, path)
+    fig, (loss_ax, acc_ax) = new_figure(plt, 2)
+    iters = [p["iter"] for p in progress]
+    loss_ax.plot(iters, [p["loss"] for p in progress], "o-", markersize=3)
+    loss_ax.set_xlabel("training samples")
+    loss_ax.set_ylabel("minibatch loss")
+    loss_ax.set_title("MNIST BiLSTM: minibatch loss")
+    loss_ax.grid(True, alpha=0.3)
+    acc_ax.plot(iters, [p["accuracy"] for p in progress], "o-", markersize=3, color="tab:orange",
+                label="minibatch")
+    final = of_type(records, "final")
+    if final:
+        acc_ax.axhline(final[-1]["test_accuracy"], color="tab:green", linestyle="--",
+                       label=f"test {final[-1]['test_accuracy']:.4f}")
+    acc_ax.set_ylim(0, 1.02)
+    acc_ax.set_xlabel("training samples")
+    acc_ax.set_ylabel("accuracy")
+    acc_ax.set_title("MNIST BiLSTM: minibatch accuracy")
+    acc_ax.grid(True, alpha=0.3)
+    acc_ax.legend(loc="lower right")
+    save(fig, folder, "mnist.png")
+
+
+# ---- machine and source facts -------------------------------------------------------------------
+
+
+def command_output(args, cwd=None):
+    try:
+        return subprocess.run(args, cwd=cwd, capture_output=True, text=True, timeout=30,
+                              check=True).stdout.strip()
+    except (OSError, subprocess.SubprocessError):
+        return ""
+
+
+def hardware():
+    cpu = ""
+    try:
+        with open("/proc/cpuinfo") as f:
+            cpu = next((l.split(":", 1)[1].strip() for l in f if l.startswith("model name")), "")
+    except OSError:
+        pass
+    memory = ""
+    try:
+        with open("/proc/meminfo") as f:
+            kb = int(next(l.split()[1] for l in f if l.startswith("MemTotal")))
+            memory = f"{kb / 2**20:.0f} GiB"
+    except (OSError, StopIteration, ValueError):
+        pass
+    facts = [("CPU", f"{cpu or platform.processor()}, {os.cpu_count()} logical cores"),
+             ("memory", memory or "unknown"), ("OS", platform.platform())]
+    gpu = command_output(["nvidia-smi", "--query-gpu=name,driver_version,memory.total",
+                          "--format=csv,noheader"])
+    facts.append(("GPU", gpu or "none"))
+    nvcc = command_output(["nvcc", "--version"]).splitlines()
+    if nvcc:
+        facts.append(("CUDA", nvcc[-1]))
+    return facts
+
+
+def source_revision(repo):
+    commit = command_output(["git", "rev-parse", "HEAD"], cwd=repo) or "unknown (not a git checkout)"
+    if command_output(["git", "status", "--porcelain", "--untracked-files=no"], cwd=repo):
+        commit += " (with uncommitted changes)"
+    return commit
+
+
+# ---- the report ---------------------------------------------------------------------------------
+
+
+def minutes(seconds):
+    return f"{seconds:.0f} s" if seconds < 120 else f"{seconds / 60:.1f} min"
+
+
+def analogy_tables(doc, result, title):
+    rows = [[s["name"], f"{s['seen']} / {s['questions']}", s["correct"],
+             f"{100 * s['correct'] / s['seen']:.2f}%" if s["seen"] else "-"]
+            for s in result.get("sections", [])]
+    rows.append(["**total**", f"{result['seen']} / {result['questions']}", "",
+                 f"**{100 * result['accuracy']:.2f}%**"])
+    doc.para(f"{title}: total **{100 * result['accuracy']:.2f}%**, semantic "
+             f"{100 * result['semantic_accuracy']:.2f}%, syntactic "
+             f"{100 * result['syntactic_accuracy']:.2f}% (questions whose four words are all among "
+             f"the {result['restrict_vocab'] or 'all'} most frequent words; top-1, question words "
+             "excluded, as word2vec.c's compute-accuracy).")
+    doc.table(["section", "seen / in the file", "correct", "accuracy"], rows)
+
+
+def wordsim_line(result):
+    if result is None:
+        return "not run"
+    rho = result["spearman"]
+    rho = "undefined" if rho is None else f"{rho:.4f}"
+    return f"Spearman {rho} ({result['found']} / {result['total']} pairs found)"
+
+
+def build(args):
+    folder = args.dir
+    steps = read_steps(os.path.join(folder, "steps.tsv"))
+    logs = {name: read_jsonl(os.path.join(folder, name + ".jsonl"))
+            for name in ("ptb", "mnist", "word2vec-tutorial", "word2vec-fast", "analogy-tutorial",
+                         "analogy-fast", "wordsim-tutorial", "wordsim-fast")}
+    try:
+        import matplotlib
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+    except ImportError:
+        print("make_report.py: error: matplotlib is missing (Debian: apt-get install "
+              "python3-matplotlib)", file=sys.stderr)
+        return EXIT_MISSING_MODULES
+
+    def wall(name):
+        return minutes(steps[name][0]) if name in steps else "-"
+
+    def path_of(name):
+        return os.path.join(folder, name + ".jsonl")
+
+    quick = args.mode != "full"
+    mode_label = {"full": "full", "quick": "QUICK", "smoke": "SMOKE (tiny data)"}[args.mode]
+    summary, sections = [], Document(folder)
+
+    # word2vec
+    sections.heading(2, "1. word2vec")
+    if logs["word2vec-tutorial"] is None and logs["word2vec-fast"] is None:
+        sections.para("Not run (`--only`).")
+    else:
+        sections.para(f"Corpus: **{args.corpus_label}**.")
+        plot_word2vec(plt, folder, logs["word2vec-tutorial"], logs["word2vec-fast"],
+                      (path_of("word2vec-tutorial"), path_of("word2vec-fast")))
+    if logs["word2vec-tutorial"] is not None:
+        records = logs["word2vec-tutorial"]
+        done = last_of_type(records, "summary", path_of("word2vec-tutorial"))
+        data = last_of_type(records, "dataset", path_of("word2vec-tutorial"))
+        summary.append(["word2vec, the book's skip-gram NCE", "average loss, last 2,000 steps",
+                        f"{done['final_average_loss']:.2f} at step {done['steps'] - 1}",
+                        BOOK_TUTORIAL_LOSS, wall("word2vec-tutorial"),
+                        f"{done['words_per_s']:,.0f} words/s", args.device, mode_label])
+        sections.heading(3, "The book's experiment: skip-gram with NCE loss")
+        sections.para(f"{done['steps']:,} steps of 128 (center, context) pairs; vocabulary "
+                      f"{data['vocabulary']:,} of {data['words']:,} words; "
+                      f"{done['train_s']:.1f} s of training, {done['words_per_s']:,.0f} words/s.")
+        sections.image("word2vec-loss.png", "word2vec: average loss per step (tutorial) and the "
+                       "fast trainer's running loss")
+        nearest = of_type(records, "nearest")
+        if nearest:
+            last = nearest[-1]
+            sections.para(f"The 8 nearest words (cosine) of the validation words at step "
+                          f"{last['step']:,}:")
+            sections.table(["word", "nearest"],
+                           [[w["word"], ", ".join(w["nearest"])] for w in last["words"]])
+        if os.path.exists(os.path.join(folder, "word2vec", "tsne.png")):
+            shutil.copyfile(os.path.join(folder, "word2vec", "tsne.png"),
+                            os.path.join(folder, "tsne.png"))
+            sections.image("tsne.png", "t-SNE of the 100 most frequent words' embeddings")
+        else:
+            sections.para("No t-SNE plot: scikit-learn was missing (see word2vec-tutorial.log).")
+        if logs["analogy-tutorial"] is not None:
+            analogy_tables(sections, last_of_type(logs["analogy-tutorial"], "analogy",
+                                                  path_of("analogy-tutorial")),
+                           "Analogies with the tutorial's embeddings")
+        sections.para("Word similarity (WordSim-353) of the tutorial's embeddings: " +
+                      wordsim_line(of_type(logs["wordsim-tutorial"], "wordsim")[-1]
+                                   if logs["wordsim-tutorial"] else None) + ".")
+    if logs["word2vec-fast"] is not None:
+        records = logs["word2vec-fast"]
+        config = last_of_type(records, "config", path_of("word2vec-fast"))
+        done = last_of_type(records, "done", path_of("word2vec-fast"))
+        analogy = last_of_type(logs["analogy-fast"], "analogy", path_of("analogy-fast"))
+        summary.append(["word2vec, the fast trainer (skip-gram, negative sampling)",
+                        "analogy accuracy (top 30k)", f"{100 * analogy['accuracy']:.2f}%",
+                        WORD2VEC_C_ANALOGY, wall("word2vec-fast"),
+                        f"{done['words_per_s']:,.0f} words/s", args.device, mode_label])
+        sections.heading(3, "Beyond the book: the word2vec.c-style fast trainer")
+        sections.para(f"{'CBOW' if config['cbow'] else 'skip-gram'}, {config['size']} dimensions, "
+                      f"window {config['window']}, {config['negative']} negatives, sample "
+                      f"{config['sample']}, min-count {config['min_count']}, {config['iter']} "
+                      f"iteration(s), vocabulary {config['vocab_size']:,}; "
+                      f"{done['train_s']:.1f} s of training, **{done['words_per_s']:,.0f} words/s** "
+                      f"(wall clock, words read).")
+        analogy_tables(sections, analogy, "Analogies with the fast trainer's vectors")
+        sections.para("Word similarity (WordSim-353): " +
+                      wordsim_line(of_type(logs["wordsim-fast"], "wordsim")[-1]
+                                   if logs["wordsim-fast"] else None) + ".")
+
+    # PTB
+    sections.heading(2, "2. PTB language model")
+    if logs["ptb"] is None:
+        sections.para("Not run (`--only`).")
+    else:
+        records = logs["ptb"]
+        config = last_of_type(records, "config", path_of("ptb"))
+        test = last_of_type(records, "test", path_of("ptb"))
+        epochs = of_type(records, "epoch")
+        model = config["config"]["name"]
+        book = f"{BOOK_PTB_PERPLEXITY[model]} ({model})" if model in BOOK_PTB_PERPLEXITY else "-"
+        wps = epochs[-1]["train_wps"] if epochs else 0
+        summary.append([f"PTB LSTM LM ({model})", "test perplexity",
+                        f"{test['test_perplexity']:.1f}", book, wall("ptb"), f"{wps:,.0f} words/s",
+                        args.device, mode_label])
+        c = config["config"]
+        capped = f", capped at {config['max_steps']} batches per epoch" if config["max_steps"] else ""
+        sections.para(f"Config **{model}**: {c['num_layers']} x {c['hidden_size']} LSTM, "
+                      f"{c['num_steps']} steps, batch {c['batch_size']}, keep {c['keep_prob']}, "
+                      f"{c['max_max_epoch']} epoch(s){capped}. Test perplexity "
+                      f"**{test['test_perplexity']:.2f}** (book: {book}).")
+        plot_ptb(plt, folder, records, path_of("ptb"))
+        sections.image("ptb.png", "PTB: train and valid perplexity per epoch, and the learning rate")
+        sections.table(["epoch", "learning rate", "train perplexity", "valid perplexity",
+                        "train words/s"],
+                       [[e["epoch"], f"{e['lr']:.4g}", f"{e['train_perplexity']:.2f}",
+                         f"{e['valid_perplexity']:.2f}", f"{e['train_wps']:,.0f}"] for e in epochs])
+
+    # MNIST
+    sections.heading(2, "3. BiLSTM classifier on MNIST")
+    if logs["mnist"] is None:
+        sections.para("Not run (`--only`).")
+    else:
+        records = logs["mnist"]
+        config = last_of_type(records, "config", path_of("mnist"))
+        final = last_of_type(records, "final", path_of("mnist"))
+        summary.append(["MNIST BiLSTM (rows as time steps)", "test accuracy",
+                        f"{final['test_accuracy']:.4f}", BOOK_MNIST_ACCURACY, wall("mnist"),
+                        f"{final['samples_per_s']:,.0f} samples/s", args.device, mode_label])
+        c = config["config"]
+        sections.para(f"{c['hidden_size']} units per direction, head {c['head']}, Adam lr "
+                      f"{c['learning_rate']:.3g}, batch {config['batch_size']}; "
+                      f"{final['trained_samples']:,} training samples in {final['train_seconds']:.1f} s "
+                      f"({final['samples_per_s']:,.0f} samples/s). Test accuracy "
+                      f"**{final['test_accuracy']:.4f}** on {final['test_images']:,} images "
+                      f"(book: {BOOK_MNIST_ACCURACY}).")
+        plot_mnist(plt, folder, records, path_of("mnist"))
+        sections.image("mnist.png", "MNIST: minibatch loss and accuracy during training")
+
+    # Assemble: title, summary, sections, reproduction facts.
+    doc = Document(folder)
+    doc.heading(1, "libcurnn: the chapter's three experiments")
+    doc.para(f"Mode **{mode_label}** on **{args.device}**; seed {args.seed}; total "
+             f"{minutes(args.total_s)}; {args.date}.")
+    if quick:
+        doc.note("These are shortened runs (" + ("tiny synthetic data, a few steps: they only show "
+                 "that the pipeline works" if args.mode == "smoke" else "quick CPU runs, capped as "
+                 "the commands below say") + "). Their figures are NOT comparable with the book's "
+                 "full runs; `scripts/reproduce.sh --full` on a GPU runs those.")
+    if "wiki8" in args.corpus_label:
+        doc.note("word2vec ran on wiki8, a text8-style SUBSTITUTE built from a newer Wikipedia "
+                 "dump (see data/README.md): comparable with text8 results, not identical.")
+    doc.table(["experiment", "metric", "ours", "book / reference", "wall time", "throughput",
+               "device", "mode"], summary)
+    doc.blocks += sections.blocks
+    doc.heading(2, "How this was made")
+    doc.table(["", ""], [["command", f"`{args.command}`"], ["seed", args.seed],
+                         ["commit", source_revision(args.repo)]] + hardware())
+    doc.para("The commands it ran, with their wall times:")
+    doc.code("\n".join(f"# {name}: {seconds:.1f} s\n{command}"
+                       for name, (seconds, command) in steps.items()))
+    doc.para("Logs: `*.log` (what the apps printed) and `*.jsonl` (their `--log-json` records) "
+             "beside this report.")
+
+    write_atomically(os.path.join(folder, "report.md"), doc.markdown())
+    write_atomically(os.path.join(folder, "report.html"),
+                     doc.html("libcurnn: the chapter's three experiments"))
+    return 0
+
+
+def write_atomically(path, text):
+    with open(path + ".part", "w", encoding="utf-8") as f:
+        f.write(text)
+    os.replace(path + ".part", path)
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--dir", required=True, help="the run's folder (logs in, report out)")
+    parser.add_argument("--mode", required=True, choices=("full", "quick", "smoke"))
+    parser.add_argument("--device", required=True)
+    parser.add_argument("--seed", required=True)
+    parser.add_argument("--command", default="", help="the command line that made the run")
+    parser.add_argument("--corpus-label", default="text8")
+    parser.add_argument("--total-s", type=float, default=0.0)
+    parser.add_argument("--date", default="")
+    parser.add_argument("--repo", default=os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+    args = parser.parse_args()
+    try:
+        return build(args)
+    except (BadInput, KeyError, ValueError, OSError) as e:
+        kind = "missing field " if isinstance(e, KeyError) else ""
+        print(f"make_report.py: error: {kind}{e}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+
+
+if __name__ == "__main__":
+    sys.exit(main())
