@@ -5,9 +5,10 @@
 #   - uses the build carried in .carry/ (scripts/device-bundle.sh) when present, else builds
 #     here for sm_90 (needs GoogleTest and Google Benchmark installed);
 #   - fits in 8 minutes; exits non-zero on a machine without a GPU or when a test fails;
-#   - with --apps (and a larger DEVICE_CHECK_BUDGET) also runs the experiments' apps on the
-#     carried data (.carry/data): PTB small for all 13 epochs, the MNIST BiLSTM for 400,000
-#     samples, word2vec's tutorial (100,001 steps) and the fast trainer on wiki8.
+#   - with --apps (and a larger DEVICE_CHECK_BUDGET) also runs the main job's full mode on the
+#     carried data (.carry/data), scripts/reproduce.sh --full: PTB small for all 13 epochs, the
+#     MNIST BiLSTM for 400,000 samples, word2vec's tutorial (100,001 steps) and the fast trainer
+#     on wiki8, with the report (report/report.md, plots if matplotlib is there) under $OUT.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 with_apps=0
@@ -127,31 +128,20 @@ for b in "$bin"/*_bench; do
 done
 { echo; echo "## benchmarks"; echo '```'; cat "$log"/*_bench.txt 2>/dev/null | grep -vE '^\*\*\*|^-+$|^Running|^Run on|^CPU Caches|^  L[123]|^Load Average'; echo '```'; } >> "$summary"
 
-# ---- 5. the experiments' apps (--apps) -------------------------------------------------------------
+# ---- 5. the experiments: the main job's full mode, with its report (--apps) ------------------------
 data=$PWD/.carry/data
 if [ $with_apps = 1 ] && [ -d "$data" ]; then
-  { echo; echo "## apps"; echo '```'; } >> "$summary"
-  run_app() {  # name, time limit, command...
-    local name=$1 lim; lim=$(left "$2"); shift 2
-    say "app $name (limit $lim s)"
-    timeout "$lim" "$@" > "$log/app-$name.log" 2>&1
-    echo "$name: rc=$? $(tail -3 "$log/app-$name.log" | tr '\n' ' ')" >> "$summary"
-  }
-  [ -x "$bin/curnn-ptb" ] && run_app ptb-small 240 "$bin/curnn-ptb" --data-path "$data/ptb" \
-    --model small --device cuda --log-json "$log/ptb-small.jsonl"
-  [ -x "$bin/curnn-mnist" ] && run_app mnist 120 "$bin/curnn-mnist" --data-path "$data/mnist" \
-    --device cuda --log-json "$log/mnist.jsonl"
-  if [ -x "$bin/curnn-word2vec" ]; then
-    run_app w2v-tutorial 90 "$bin/curnn-word2vec" --tutorial -train "$data/text8-substitute/wiki8.gz" \
-      --output-dir "$log/w2v-tutorial" --device cuda --no-plot
-    run_app w2v-fast 90 "$bin/curnn-word2vec" -train "$data/text8-substitute/wiki8.gz" \
-      -output "$log/w2v-fast.bin" -binary 1 -cbow 0 -size 128 -window 5 -negative 5 -hs 0 \
-      -sample 1e-4 -iter 1 -min-count 5 --device cuda
-    [ -x "$bin/curnn-analogy" ] && run_app w2v-analogy 60 "$bin/curnn-analogy" "$log/w2v-fast.bin" \
-      --questions "$data/word2vec-eval/questions-words.txt"
-    rm -f "$log/w2v-fast.bin"
-  fi
-  echo '```' >> "$summary"
+  lim=$(left 600)
+  say "scripts/reproduce.sh --full (limit $lim s)"
+  # reproduce.sh wants the apps in BUILD_DIR/bin: the carried build or the one made here.
+  timeout "$lim" bash scripts/reproduce.sh --full --no-setup --build-dir "$(dirname "$bin")" \
+    --data-dir "$data" --no-fetch --out "$OUT/report" > "$log/reproduce.log" 2>&1
+  rc=$?
+  [ -d "$OUT/report.partial" ] && say "reproduce.sh did not finish: partial logs in report.partial/"
+  { echo; echo "## scripts/reproduce.sh --full: rc=$rc"; echo
+    if [ -f "$OUT/report/report.md" ]; then sed -n '/^| experiment/,/^$/p' "$OUT/report/report.md"
+    else echo '```'; tail -15 "$log/reproduce.log"; echo '```'; fi; } >> "$summary"
+  rm -f "$OUT"/report*/word2vec/embeddings.txt "$OUT"/report*/word2vec/vectors.bin
 fi
 
 tar -C "$OUT" -czf "$OUT/logs.tar.gz" logs && rm -rf "$log"

@@ -10,8 +10,9 @@ whose log is absent is reported as not run. Writes, in --dir: report.md, a self-
 report.html (images inlined), and the plots ptb.png, word2vec-loss.png, mnist.png (plus a copy of
 the tutorial's word2vec/tsne.png as tsne.png).
 
-Needs matplotlib (Debian: python3-matplotlib). Exit status: 0 on success, 2 for bad input (a log
-that does not parse, or a run that wrote no result), 3 when matplotlib is missing.
+Draws with matplotlib (Debian: python3-matplotlib); without it the report says where each plot
+would be. Exit status: 0 on success, 2 for bad input (a log that does not parse, or a run that
+wrote no result).
 """
 import argparse
 import base64
@@ -24,7 +25,6 @@ import subprocess
 import sys
 
 EXIT_BAD_INPUT = 2
-EXIT_MISSING_MODULES = 3
 
 BOOK_PTB_PERPLEXITY = {"small": 116.8, "medium": 82.1, "large": 78.3}
 BOOK_MNIST_ACCURACY = 0.983
@@ -353,9 +353,9 @@ def build(args):
         matplotlib.use("Agg")
         import matplotlib.pyplot as plt
     except ImportError:
-        print("make_report.py: error: matplotlib is missing (Debian: apt-get install "
-              "python3-matplotlib)", file=sys.stderr)
-        return EXIT_MISSING_MODULES
+        print("make_report.py: WARNING: matplotlib is missing (Debian: python3-matplotlib): the "
+              "report has no plots", file=sys.stderr)
+        plt = None
 
     def wall(name):
         return minutes(steps[name][0]) if name in steps else "-"
@@ -367,14 +367,22 @@ def build(args):
     mode_label = {"full": "full", "quick": "QUICK", "smoke": "SMOKE (tiny data)"}[args.mode]
     summary, sections = [], Document(folder)
 
+    def figure(file_name, caption, plot, *plot_args):
+        if plt is None:
+            sections.note(f"Plot not drawn ({caption}): matplotlib was missing.")
+            return
+        plot(plt, folder, *plot_args)
+        sections.image(file_name, caption)
+
     # word2vec
     sections.heading(2, "1. word2vec")
     if logs["word2vec-tutorial"] is None and logs["word2vec-fast"] is None:
         sections.para("Not run (`--only`).")
     else:
         sections.para(f"Corpus: **{args.corpus_label}**.")
-        plot_word2vec(plt, folder, logs["word2vec-tutorial"], logs["word2vec-fast"],
-                      (path_of("word2vec-tutorial"), path_of("word2vec-fast")))
+        figure("word2vec-loss.png", "word2vec: the tutorial's average loss per step and the fast "
+               "trainer's running loss", plot_word2vec, logs["word2vec-tutorial"],
+               logs["word2vec-fast"], (path_of("word2vec-tutorial"), path_of("word2vec-fast")))
     if logs["word2vec-tutorial"] is not None:
         records = logs["word2vec-tutorial"]
         done = last_of_type(records, "summary", path_of("word2vec-tutorial"))
@@ -387,8 +395,6 @@ def build(args):
         sections.para(f"{done['steps']:,} steps of 128 (center, context) pairs; vocabulary "
                       f"{data['vocabulary']:,} of {data['words']:,} words; "
                       f"{done['train_s']:.1f} s of training, {done['words_per_s']:,.0f} words/s.")
-        sections.image("word2vec-loss.png", "word2vec: average loss per step (tutorial) and the "
-                       "fast trainer's running loss")
         nearest = of_type(records, "nearest")
         if nearest:
             last = nearest[-1]
@@ -430,13 +436,16 @@ def build(args):
                       wordsim_line(of_type(logs["wordsim-fast"], "wordsim")[-1]
                                    if logs["wordsim-fast"] else None) + ".")
 
-    # PTB
-    sections.heading(2, "2. PTB language model")
-    if logs["ptb"] is None:
-        sections.para("Not run (`--only`).")
-    else:
-        records = logs["ptb"]
-        config = last_of_type(records, "config", path_of("ptb"))
+    def experiment(title, name):
+        """The section's heading; the log's records and its config, or None when not run."""
+        sections.heading(2, title)
+        if logs[name] is None:
+            sections.para("Not run (`--only`).")
+            return None, None
+        return logs[name], last_of_type(logs[name], "config", path_of(name))
+
+    records, config = experiment("2. PTB language model", "ptb")
+    if records is not None:
         test = last_of_type(records, "test", path_of("ptb"))
         epochs = of_type(records, "epoch")
         model = config["config"]["name"]
@@ -451,20 +460,15 @@ def build(args):
                       f"{c['num_steps']} steps, batch {c['batch_size']}, keep {c['keep_prob']}, "
                       f"{c['max_max_epoch']} epoch(s){capped}. Test perplexity "
                       f"**{test['test_perplexity']:.2f}** (book: {book}).")
-        plot_ptb(plt, folder, records, path_of("ptb"))
-        sections.image("ptb.png", "PTB: train and valid perplexity per epoch, and the learning rate")
+        figure("ptb.png", "PTB: train and valid perplexity per epoch, and the learning rate",
+               plot_ptb, records, path_of("ptb"))
         sections.table(["epoch", "learning rate", "train perplexity", "valid perplexity",
                         "train words/s"],
                        [[e["epoch"], f"{e['lr']:.4g}", f"{e['train_perplexity']:.2f}",
                          f"{e['valid_perplexity']:.2f}", f"{e['train_wps']:,.0f}"] for e in epochs])
 
-    # MNIST
-    sections.heading(2, "3. BiLSTM classifier on MNIST")
-    if logs["mnist"] is None:
-        sections.para("Not run (`--only`).")
-    else:
-        records = logs["mnist"]
-        config = last_of_type(records, "config", path_of("mnist"))
+    records, config = experiment("3. BiLSTM classifier on MNIST", "mnist")
+    if records is not None:
         final = last_of_type(records, "final", path_of("mnist"))
         summary.append(["MNIST BiLSTM (rows as time steps)", "test accuracy",
                         f"{final['test_accuracy']:.4f}", BOOK_MNIST_ACCURACY, wall("mnist"),
@@ -476,8 +480,8 @@ def build(args):
                       f"({final['samples_per_s']:,.0f} samples/s). Test accuracy "
                       f"**{final['test_accuracy']:.4f}** on {final['test_images']:,} images "
                       f"(book: {BOOK_MNIST_ACCURACY}).")
-        plot_mnist(plt, folder, records, path_of("mnist"))
-        sections.image("mnist.png", "MNIST: minibatch loss and accuracy during training")
+        figure("mnist.png", "MNIST: minibatch loss and accuracy during training", plot_mnist,
+               records, path_of("mnist"))
 
     # Assemble: title, summary, sections, reproduction facts.
     doc = Document(folder)

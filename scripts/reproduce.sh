@@ -67,7 +67,11 @@ if ((setup)); then
   say "set-up (scripts/setup.sh) and build of the apps in $build"
   bash scripts/setup.sh
   cmake -S . -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=Release >/dev/null
-  cmake --build "$build" -j"$(nproc)" --target "${apps[@]}" >/dev/null
+  # ninja's "[n/N] Building ..." lines, shortened to the file being built; the whole output is
+  # kept in $build/reproduce-build.log and its end shown when the build fails.
+  cmake --build "$build" -j"$(nproc)" --target "${apps[@]}" 2>&1 | tee "$build/reproduce-build.log" |
+    awk '/^\[[0-9]+\/[0-9]+\]/ { print "  build " $1 " " $NF; fflush() }' ||
+    { tail -40 "$build/reproduce-build.log" >&2; die "the build failed (log: $build/reproduce-build.log)"; }
 fi
 bin="$build/bin"
 for app in "${apps[@]}"; do
@@ -77,7 +81,11 @@ python=""
 for p in "${CURNN_PYTHON:-}" python3 /usr/bin/python3; do
   if [[ -n $p ]] && "$p" -c 'import matplotlib' >/dev/null 2>&1; then python=$p; break; fi
 done
-[[ -n $python ]] || die "no python3 with matplotlib (Debian: apt-get install python3-matplotlib)"
+if [[ -z $python ]]; then
+  ((setup)) && die "no python3 with matplotlib, even after scripts/setup.sh"
+  python=python3
+  say "WARNING: no python3 with matplotlib here (Debian: python3-matplotlib): the report will have no plots"
+fi
 
 if ((fetch)); then
   say "data: scripts/get-data.sh into $data${mirror:+ from the mirror $mirror}"
@@ -122,23 +130,25 @@ step() {
     >>"$partial/steps.tsv"
 }
 wants() { [[ -z $only || $only == "$1" ]]; }
+# evaluate_vectors NAME DESCRIPTION FILE: analogy accuracy and WordSim-353 of word vectors.
+evaluate_vectors() {
+  step "analogy-$1" "word2vec: analogies with $2" -- "$bin/curnn-analogy" "$3" \
+    --questions "$data/word2vec-eval/questions-words.txt" --log-json "$partial/analogy-$1.jsonl"
+  step "wordsim-$1" "word2vec: word similarity of $2" -- "$bin/curnn-wordsim" "$3" \
+    --pairs "$data/word2vec-eval/wordsim353.tsv" --log-json "$partial/wordsim-$1.jsonl"
+}
 threads=$(nproc)
 
 if wants word2vec; then
   case $mode in
     full) steps=100001 ;;
-    quick) steps=10001 ;;
+    quick) steps=30001 ;;
     smoke) steps=2001 ;;
   esac
   step word2vec-tutorial "word2vec: the book's skip-gram NCE, $steps steps on $corpus_label ($mode)" -- \
     "$bin/curnn-word2vec" --tutorial -train "$corpus" --steps "$steps" --device "$device" \
     --seed "$seed" --output-dir "$partial/word2vec" --log-json "$partial/word2vec-tutorial.jsonl"
-  step analogy-tutorial "word2vec: analogies with the tutorial's embeddings" -- \
-    "$bin/curnn-analogy" "$partial/word2vec/embeddings.txt" \
-    --questions "$data/word2vec-eval/questions-words.txt" --log-json "$partial/analogy-tutorial.jsonl"
-  step wordsim-tutorial "word2vec: word similarity of the tutorial's embeddings" -- \
-    "$bin/curnn-wordsim" "$partial/word2vec/embeddings.txt" \
-    --pairs "$data/word2vec-eval/wordsim353.tsv" --log-json "$partial/wordsim-tutorial.jsonl"
+  evaluate_vectors tutorial "the tutorial's embeddings" "$partial/word2vec/embeddings.txt"
 
   # The fast trainer at word2vec.c's settings for this comparison: 1 pass in every mode (on the
   # CPU that is the quick run; 5 passes, -iter 5, give the 37% analogy figure).
@@ -146,19 +156,14 @@ if wants word2vec; then
     "$bin/curnn-word2vec" -train "$corpus" -output "$partial/word2vec/vectors.bin" -binary 1 \
     -cbow 0 -size 128 -window 5 -negative 5 -hs 0 -sample 1e-4 -iter 1 -min-count 5 \
     -threads "$threads" --device "$device" --seed "$seed" --log-json "$partial/word2vec-fast.jsonl"
-  step analogy-fast "word2vec: analogies with the fast trainer's vectors" -- \
-    "$bin/curnn-analogy" "$partial/word2vec/vectors.bin" \
-    --questions "$data/word2vec-eval/questions-words.txt" --log-json "$partial/analogy-fast.jsonl"
-  step wordsim-fast "word2vec: word similarity of the fast trainer's vectors" -- \
-    "$bin/curnn-wordsim" "$partial/word2vec/vectors.bin" \
-    --pairs "$data/word2vec-eval/wordsim353.tsv" --log-json "$partial/wordsim-fast.jsonl"
+  evaluate_vectors fast "the fast trainer's vectors" "$partial/word2vec/vectors.bin"
   rm -f "$partial/word2vec/vectors.bin" "$partial/word2vec/embeddings.txt"  # large, re-made by a run
 fi
 
 if wants ptb; then
   case $mode in
     full) args=(--model "$ptb_model") ;;
-    quick) args=(--model small --max-max-epoch 2 --max-steps 150) ;;
+    quick) args=(--model small --max-max-epoch 2 --max-steps 250) ;;
     smoke) args=(--model small --max-max-epoch 2 --max-epoch 1 --max-steps 8) ;;
   esac
   step ptb "PTB language model ($mode: ${args[*]})" -- \
@@ -169,7 +174,7 @@ fi
 if wants mnist; then
   case $mode in
     full) args=() ;;
-    quick) args=(--max-samples 20000) ;;
+    quick) args=(--max-samples 30000) ;;
     smoke) args=(--max-samples 960 --batch-size 32 --validation-size 100) ;;
   esac
   step mnist "MNIST BiLSTM ($mode${args[*]:+: ${args[*]}})" -- \
