@@ -408,6 +408,12 @@ def build(args):
             sections.image("tsne.png", "t-SNE of the 100 most frequent words' embeddings")
         else:
             sections.para("No t-SNE plot: scikit-learn was missing (see word2vec-tutorial.log).")
+        sections.para("The book does not evaluate these embeddings. They start at U(-1, 1) "
+                      "(norm about 6.5) and its SGD moves a row by a few hundredths per use, "
+                      "so only the most frequent words settle: expect analogy and word "
+                      "similarity near chance (wiki8, 100,001 steps on the CPU: 0.12% and "
+                      "Spearman -0.02, bench/RESULTS.md). The fast trainer below is the one "
+                      "for embeddings.")
         if logs["analogy-tutorial"] is not None:
             analogy_tables(sections, last_of_type(logs["analogy-tutorial"], "analogy",
                                                   path_of("analogy-tutorial")),
