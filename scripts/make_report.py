@@ -388,7 +388,7 @@ def build(args):
         done = last_of_type(records, "summary", path_of("word2vec-tutorial"))
         data = last_of_type(records, "dataset", path_of("word2vec-tutorial"))
         summary.append(["word2vec, the book's skip-gram NCE", "average loss, last 2,000 steps",
-                        f"{done['final_average_loss']:.2f} at step {done['steps'] - 1}",
+                        f"{done['final_average_loss']:.2f} at step {done['steps'] - 1:,}",
                         BOOK_TUTORIAL_LOSS, wall("word2vec-tutorial"),
                         f"{done['words_per_s']:,.0f} words/s", args.device, mode_label])
         sections.heading(3, "The book's experiment: skip-gram with NCE loss")
