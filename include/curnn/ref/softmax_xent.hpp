@@ -54,13 +54,22 @@ void softmax_xent(int N, int V, const T* logits /*[N, V]*/, const std::int32_t* 
     const int t = targets[n];
     T m = x[0];
     for (int v = 1; v < V; ++v) m = x[v] > m ? x[v] : m;
-    T s = 0;
-    for (int v = 0; v < V; ++v) s += exp(x[v] - m);
-    loss[n] = (m - x[t]) + log(s);
+    const T x_t = x[t];  // read before d (which may alias x) is written
     T* d = dlogits ? dlogits + static_cast<std::int64_t>(n) * V : nullptr;  // [V]
     T* p = probs ? probs + static_cast<std::int64_t>(n) * V : nullptr;      // [V]
+    // One exp per element: e[v] = exp(x[v] - m) is kept in an output row (p, else d) for the
+    // normalisation pass; without outputs only the sum is needed.
+    T* e = p ? p : d;
+    T s = 0;
     for (int v = 0; v < V; ++v) {
-      const T pv = exp(x[v] - m) / s;  // read x[v] before d[v] (which may be x[v]) is written
+      const T ev = exp(x[v] - m);
+      if (e) e[v] = ev;
+      s += ev;
+    }
+    loss[n] = (m - x_t) + log(s);
+    if (!e) continue;
+    for (int v = 0; v < V; ++v) {
+      const T pv = e[v] / s;
       if (p) p[v] = pv;
       if (d) d[v] = grad_scale * (pv - (v == t ? T(1) : T(0)));
     }
