@@ -4,6 +4,7 @@
 # benchmarks and a PyTorch/cuDNN baseline, and writes logs plus a summary under $OUT.
 #   - uses the build carried in .carry/ (scripts/device-bundle.sh) when present, else builds
 #     here for sm_90 (needs GoogleTest and Google Benchmark installed);
+#   - runs every app on the GPU on tiny synthetic data (scripts/reproduce.sh --smoke, ~30 s);
 #   - fits in 8 minutes; exits non-zero on a machine without a GPU or when a test fails;
 #   - with --apps (and a larger DEVICE_CHECK_BUDGET) also runs the main job's full mode on the
 #     carried data (.carry/data), scripts/reproduce.sh --full: PTB small for all 13 epochs, the
@@ -39,6 +40,9 @@ fi
 cat "$OUT/env.txt"
 
 # ---- executables ------------------------------------------------------------------------------
+if [ -f .carry/build.tar.gz ]; then
+  tar -C .carry -xzf .carry/build.tar.gz || { echo "device-check: cannot unpack .carry/build.tar.gz" >&2; exit 1; }
+fi
 if [ -d .carry/bin ]; then
   bin=$PWD/.carry/bin
   export LD_LIBRARY_PATH="$PWD/.carry/lib:${LD_LIBRARY_PATH:-}"
@@ -85,6 +89,19 @@ for t in "$bin"/*_test; do
   echo "| $name | $p | $f | $s |" >> "$summary"
   say "$name rc=$rc passed=$p failed=$f skipped=$s"
 done
+
+# ---- 1b. every app on the GPU, on tiny synthetic data: the main job's --smoke mode ---------------
+say "apps: scripts/reproduce.sh --smoke on tiny data (on the GPU)"
+python3 tests/support/make_tiny_data.py "$OUT/tiny-data"
+CURNN_COMMIT=$(tr '\n' ' ' < .carry/COMMIT 2>/dev/null) timeout "$(left 120)" bash scripts/reproduce.sh \
+  --smoke --no-setup --build-dir "$(dirname "$bin")" --data-dir "$OUT/tiny-data" --no-fetch \
+  --out "$OUT/smoke" > "$log/smoke.log" 2>&1
+rc=$?
+[ $rc -ne 0 ] && failed=1 && tail -15 "$log/smoke.log"
+{ echo; echo "## apps on tiny data (reproduce.sh --smoke): rc=$rc"; echo
+  if [ -f "$OUT/smoke/report.md" ]; then sed -n '/^| experiment/,/^$/p' "$OUT/smoke/report.md"
+  else echo '```'; tail -15 "$log/smoke.log"; echo '```'; fi; } >> "$summary"
+rm -rf "$OUT/tiny-data"
 
 # ---- 2. compute-sanitizer on the kernel tests --------------------------------------------------
 san=$(command -v compute-sanitizer || ls /usr/local/cuda/bin/compute-sanitizer 2>/dev/null)
@@ -134,7 +151,7 @@ if [ $with_apps = 1 ] && [ -d "$data" ]; then
   lim=$(left 600)
   say "scripts/reproduce.sh --full (limit $lim s)"
   # reproduce.sh wants the apps in BUILD_DIR/bin: the carried build or the one made here.
-  timeout "$lim" bash scripts/reproduce.sh --full --no-setup --build-dir "$(dirname "$bin")" \
+  CURNN_COMMIT=$(tr '\n' ' ' < .carry/COMMIT 2>/dev/null) timeout "$lim" bash scripts/reproduce.sh --full --no-setup --build-dir "$(dirname "$bin")" \
     --data-dir "$data" --no-fetch --out "$OUT/report" > "$log/reproduce.log" 2>&1
   rc=$?
   [ -d "$OUT/report.partial" ] && say "reproduce.sh did not finish: partial logs in report.partial/"

@@ -507,7 +507,7 @@ def build(args):
     doc.blocks += sections.blocks
     doc.heading(2, "How this was made")
     doc.table(["", ""], [["command", f"`{args.command}`"], ["seed", args.seed],
-                         ["commit", source_revision(args.repo)]] + hardware())
+                         ["commit", args.commit or source_revision(args.repo)]] + hardware())
     doc.para("The commands it ran, with their wall times:")
     doc.code("\n".join(f"# {name}: {seconds:.1f} s\n{command}"
                        for name, (seconds, command) in steps.items()))
@@ -536,6 +536,8 @@ def main():
     parser.add_argument("--corpus-label", default="text8")
     parser.add_argument("--total-s", type=float, default=0.0)
     parser.add_argument("--date", default="")
+    parser.add_argument("--commit", default="",
+                        help="the source's commit, where the folder is not a git checkout")
     parser.add_argument("--repo", default=os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
     args = parser.parse_args()
     try:

@@ -18,11 +18,15 @@
 # in --build-dir (default <repo>/build)/bin.
 # The report goes to --out (default <repo>/report): report.md, report.html, plots and logs. It is
 # written to DIR.partial and renamed to DIR only when every step succeeded; a previous DIR is
-# kept as DIR.previous. Exit status: 0 on success, 1 when a step fails, 2 for bad arguments.
+# kept as DIR.previous. CURNN_COMMIT names the source's commit in the report where the checkout
+# has no .git (scripts/device-check.sh sets it from the carried build).
+# Exit status: 0 on success, 1 when a step fails, 2 for bad arguments.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 repo=$PWD
 export PATH="$PATH:/usr/local/cuda/bin"
+# This checkout's t-SNE script, also for apps built elsewhere (a carried build).
+export CURNN_TSNE_SCRIPT=${CURNN_TSNE_SCRIPT:-$repo/scripts/tsne_plot.py}
 command_line="scripts/reproduce.sh${*:+ $*}"
 
 mode="" only="" ptb_model=small seed=1 out="$repo/report" data="$repo/data" build="$repo/build"
@@ -186,7 +190,7 @@ current=report
 say "report"
 "$python" scripts/make_report.py --dir "$partial" --mode "$mode" --device "$device" --seed "$seed" \
   --command "$command_line" --corpus-label "$corpus_label" --total-s "$(($(date +%s) - t0))" \
-  --date "$(date -u +%Y-%m-%dT%H:%MZ)"
+  --date "$(date -u +%Y-%m-%dT%H:%MZ)" --commit "${CURNN_COMMIT:-}"
 rm -f "$partial/INCOMPLETE.md"
 if [[ -e $out ]]; then rm -rf "$out.previous" && mv "$out" "$out.previous"; fi
 mv "$partial" "$out"
