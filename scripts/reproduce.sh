@@ -32,7 +32,7 @@ command_line="scripts/reproduce.sh${*:+ $*}"
 mode="" only="" ptb_model=small seed=1 out="$repo/report" data="$repo/data" build="$repo/build"
 setup=1 fetch=1
 mirror=${CURNN_DATA_MIRROR:-}
-die() { echo "reproduce.sh: error: $*" >&2; exit "${2:-1}"; }
+die() { echo "reproduce.sh: error: $1" >&2; exit "${2:-1}"; }
 while (($#)); do
   case $1 in
     --quick | --full | --smoke) mode=${1#--}; shift ;;

@@ -10,6 +10,7 @@
 #   half_finished    an experiment that fails (truncated MNIST images): exit 1, the step named,
 #                    DIR.partial holds INCOMPLETE.md and no report, DIR is not created, and an
 #                    earlier report in DIR is left as it was.
+#   bad_arguments    unknown or invalid options: exit 2 and one line naming the option.
 #   corrupt_mirror   get-data.sh with a mirror whose PTB file does not match its SHA-256:
 #                    exit 1 and a message naming the file.
 # The apps must be built in BUILD_DIR/bin.
@@ -91,6 +92,19 @@ case $case_name in
     [[ -f $tmp/report.partial/INCOMPLETE.md ]] || fail "no INCOMPLETE.md in the partial run"
     [[ ! -e $tmp/report.partial/report.md ]] || fail "the failed run wrote report.md"
     [[ $(cat "$tmp/report/report.md") == "an earlier report" ]] || fail "the earlier report changed"
+    ;;
+  bad_arguments)
+    for args in "--only foo|--only foo: expected ptb, mnist or word2vec" \
+      "--seed x|--seed x: expected a non-negative integer" \
+      "--ptb-model huge|--ptb-model huge: expected small, medium or large" \
+      "--bogus|unknown argument '--bogus'"; do
+      rc=0
+      # shellcheck disable=SC2086  # the arguments are split on purpose
+      bash "$repo/scripts/reproduce.sh" ${args%%|*} >"$tmp/log" 2>&1 || rc=$?
+      ((rc == 2)) || { cat "$tmp/log" >&2; fail "${args%%|*}: exit status $rc, expected 2"; }
+      [[ $(wc -l <"$tmp/log") == 1 ]] || { cat "$tmp/log" >&2; fail "${args%%|*}: not one line"; }
+      expect_in "$tmp/log" "reproduce.sh: error: ${args#*|}"
+    done
     ;;
   corrupt_mirror)
     tiny_data "$tmp/mirror"

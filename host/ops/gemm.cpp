@@ -12,6 +12,10 @@
 
 #if CURNN_HAVE_BLAS
 #include <cblas.h>
+
+#include "../parallel.hpp"
+
+extern "C" void openblas_set_num_threads(int num_threads);  // OpenBLAS's, whatever cblas.h says
 #endif
 #if CURNN_HAVE_CUDA
 #include "curnn/cuda/gemm.hpp"
@@ -24,6 +28,42 @@ namespace {
 #if CURNN_HAVE_BLAS
 CBLAS_TRANSPOSE cblas_op(Transpose t) {
   return t == Transpose::Yes ? CblasTrans : CblasNoTrans;
+}
+
+// OpenBLAS runs single-threaded under libcurnn: its idle pool threads spin in sched_yield between
+// calls (a quarter of the CPU time of PTB training on 2 cores), taking the cores from the CPU
+// backend's own parallel_for loops. Large products are split here instead, into column blocks of
+// C, one single-threaded BLAS call per block. The split depends only on the shape and the core
+// count, so a run repeats exactly on the same machine.
+constexpr std::int64_t kMinMacsPerThread = std::int64_t{1} << 22;  // ~4M multiply-adds
+constexpr std::int64_t kMinColumnsPerThread = 64;
+
+template <class Scalar>
+void blas_gemm(Transpose ta, Transpose tb, std::int64_t M, std::int64_t N, std::int64_t K,
+               const Scalar* A, std::int64_t lda, const Scalar* B, std::int64_t ldb, Scalar* C,
+               std::int64_t ldc, Write mode) {
+  static const bool single_threaded_blas = (openblas_set_num_threads(1), true);
+  (void)single_threaded_blas;
+  const auto call = [&](std::int64_t n0, std::int64_t n1) {
+    // Columns [n0, n1) of C = op(A) op(B)[:, n0:n1]; op(B)'s columns are B's columns, or its
+    // rows when transposed.
+    const Scalar* B_block = B + (tb == Transpose::No ? n0 : n0 * ldb);
+    if constexpr (internal::kIsFloat<Scalar>) {
+      cblas_sgemm(CblasRowMajor, cblas_op(ta), cblas_op(tb), static_cast<int>(M),
+                  static_cast<int>(n1 - n0), static_cast<int>(K), 1.0f, A, static_cast<int>(lda),
+                  B_block, static_cast<int>(ldb), mode == Write::Accumulate ? 1.0f : 0.0f, C + n0,
+                  static_cast<int>(ldc));
+    } else {
+      cblas_dgemm(CblasRowMajor, cblas_op(ta), cblas_op(tb), static_cast<int>(M),
+                  static_cast<int>(n1 - n0), static_cast<int>(K), 1.0, A, static_cast<int>(lda),
+                  B_block, static_cast<int>(ldb), mode == Write::Accumulate ? 1.0 : 0.0, C + n0,
+                  static_cast<int>(ldc));
+    }
+  };
+  // At least kMinMacsPerThread multiply-adds and kMinColumnsPerThread columns per block.
+  const std::int64_t columns_per_thread =
+      std::max(kMinColumnsPerThread, kMinMacsPerThread / std::max<std::int64_t>(1, M * K));
+  host::parallel_for(N, columns_per_thread, call);
 }
 #endif
 
@@ -72,17 +112,7 @@ void gemm_impl(Context& ctx, Transpose ta, Transpose tb, TensorView<const Scalar
   }
 #if CURNN_HAVE_BLAS
   if (M > 0 && N > 0 && K > 0) {
-    constexpr auto blas_gemm = [] {
-      if constexpr (internal::kIsFloat<Scalar>) {
-        return &cblas_sgemm;
-      } else {
-        return &cblas_dgemm;
-      }
-    }();
-    blas_gemm(CblasRowMajor, cblas_op(ta), cblas_op(tb), static_cast<int>(M), static_cast<int>(N),
-                static_cast<int>(K), Scalar(1), A.data(), static_cast<int>(lda), B.data(),
-                static_cast<int>(ldb), mode == Write::Accumulate ? Scalar(1) : Scalar(0), C.data(),
-                static_cast<int>(ldc));
+    blas_gemm<Scalar>(ta, tb, M, N, K, A.data(), lda, B.data(), ldb, C.data(), ldc, mode);
     return;
   }
 #endif
