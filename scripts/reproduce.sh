@@ -64,7 +64,7 @@ if command -v nvidia-smi >/dev/null 2>&1 && nvidia-smi -L >/dev/null 2>&1; then 
 [[ -z $mode ]] && mode=$([[ $gpu == 1 ]] && echo full || echo quick)
 device=$([[ $gpu == 1 ]] && echo cuda || echo cpu)
 say "mode: $mode on $device ($([[ $gpu == 1 ]] && nvidia-smi -L | head -1 || echo "no GPU found"))"
-[[ $mode == full && $gpu == 0 ]] && say "WARNING: --full on the CPU takes days (PTB small alone: about 13 epochs x 10 min)"
+[[ $mode == full && $gpu == 0 ]] && say "WARNING: --full on the CPU takes hours to days (PTB small: 13 epochs of about 6 min; medium and large far longer)"
 
 apps=(curnn-ptb curnn-mnist curnn-word2vec curnn-analogy curnn-wordsim)
 if ((setup)); then

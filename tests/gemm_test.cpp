@@ -167,6 +167,12 @@ TEST(Gemm, CpuMatchesReferenceWhenSplitIntoColumnBlocks) {
   check_cpu_gemm(64, 1031, 256, 5);
 }
 
+// One-row products go to gemv (host/ops/gemm.cpp), split into column blocks when large.
+TEST(Gemm, CpuMatchesReferenceForOneRow) {
+  check_cpu_gemm(1, 37, 29, 6);
+  check_cpu_gemm(1, 10007, 200, 7);
+}
+
 TEST(Gemm, CpuEmptyReduction) {
   Context ctx = Context::cpu();
   float unused = 0;

@@ -34,8 +34,11 @@ CBLAS_TRANSPOSE cblas_op(Transpose t) {
 // calls (a quarter of the CPU time of PTB training on 2 cores), taking the cores from the CPU
 // backend's own parallel_for loops. Large products are split here instead, into column blocks of
 // C, one single-threaded BLAS call per block. The split depends only on the shape and the core
-// count, so a run repeats exactly on the same machine.
-constexpr std::int64_t kMinMacsPerThread = std::int64_t{1} << 22;  // ~4M multiply-adds
+// count, so a run repeats exactly on the same machine. A one-row product (M = 1: the PTB test
+// pass, batch 1) is a matrix-vector product; OpenBLAS 0.3.21's sgemm would pack all of B for it
+// on every call, so it goes to gemv.
+constexpr std::int64_t kMinMacsPerThread = std::int64_t{1} << 22;      // ~4M multiply-adds
+constexpr std::int64_t kMinGemvMacsPerThread = std::int64_t{1} << 19;  // memory-bound: ~0.5M
 constexpr std::int64_t kMinColumnsPerThread = 64;
 
 template <class Scalar>
@@ -48,21 +51,37 @@ void blas_gemm(Transpose ta, Transpose tb, std::int64_t M, std::int64_t N, std::
     // Columns [n0, n1) of C = op(A) op(B)[:, n0:n1]; op(B)'s columns are B's columns, or its
     // rows when transposed.
     const Scalar* B_block = B + (tb == Transpose::No ? n0 : n0 * ldb);
+    const Scalar beta = mode == Write::Accumulate ? Scalar(1) : Scalar(0);
+    if (M == 1) {
+      // C[0, n0:n1] = op(B)[:, n0:n1]ᵀ a, with a = op(A)'s one row (stride lda when A is [K, 1]).
+      // Row-major B [K, N] gives that product transposed; B [N, K] (transposed) directly.
+      const int rows = static_cast<int>(tb == Transpose::No ? K : n1 - n0);
+      const int cols = static_cast<int>(tb == Transpose::No ? n1 - n0 : K);
+      const int inc_a = static_cast<int>(ta == Transpose::No ? 1 : lda);
+      const CBLAS_TRANSPOSE op = tb == Transpose::No ? CblasTrans : CblasNoTrans;
+      if constexpr (internal::kIsFloat<Scalar>) {
+        cblas_sgemv(CblasRowMajor, op, rows, cols, 1.0f, B_block, static_cast<int>(ldb), A, inc_a,
+                    beta, C + n0, 1);
+      } else {
+        cblas_dgemv(CblasRowMajor, op, rows, cols, 1.0, B_block, static_cast<int>(ldb), A, inc_a,
+                    beta, C + n0, 1);
+      }
+      return;
+    }
     if constexpr (internal::kIsFloat<Scalar>) {
       cblas_sgemm(CblasRowMajor, cblas_op(ta), cblas_op(tb), static_cast<int>(M),
                   static_cast<int>(n1 - n0), static_cast<int>(K), 1.0f, A, static_cast<int>(lda),
-                  B_block, static_cast<int>(ldb), mode == Write::Accumulate ? 1.0f : 0.0f, C + n0,
-                  static_cast<int>(ldc));
+                  B_block, static_cast<int>(ldb), beta, C + n0, static_cast<int>(ldc));
     } else {
       cblas_dgemm(CblasRowMajor, cblas_op(ta), cblas_op(tb), static_cast<int>(M),
                   static_cast<int>(n1 - n0), static_cast<int>(K), 1.0, A, static_cast<int>(lda),
-                  B_block, static_cast<int>(ldb), mode == Write::Accumulate ? 1.0 : 0.0, C + n0,
-                  static_cast<int>(ldc));
+                  B_block, static_cast<int>(ldb), beta, C + n0, static_cast<int>(ldc));
     }
   };
-  // At least kMinMacsPerThread multiply-adds and kMinColumnsPerThread columns per block.
+  // At least kMin(Gemv)MacsPerThread multiply-adds and kMinColumnsPerThread columns per block.
+  const std::int64_t min_macs = M == 1 ? kMinGemvMacsPerThread : kMinMacsPerThread;
   const std::int64_t columns_per_thread =
-      std::max(kMinColumnsPerThread, kMinMacsPerThread / std::max<std::int64_t>(1, M * K));
+      std::max(kMinColumnsPerThread, min_macs / std::max<std::int64_t>(1, M * K));
   host::parallel_for(N, columns_per_thread, call);
 }
 #endif
