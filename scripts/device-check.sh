@@ -90,17 +90,25 @@ for t in "$bin"/*_test; do
   say "$name rc=$rc passed=$p failed=$f skipped=$s"
 done
 
+# run_reproduce MODE LIMIT DATA NAME: scripts/reproduce.sh --MODE with the apps of this build on
+# DATA, its report in $OUT/NAME and its log in $log/NAME.log; appends its summary table (or the
+# log's end) to the summary and returns its exit status.
+export CURNN_COMMIT=$(tr '\n' ' ' < .carry/COMMIT 2>/dev/null)
+run_reproduce() {
+  local mode=$1 lim=$2 data=$3 name=$4 rc
+  timeout "$lim" bash scripts/reproduce.sh "--$mode" --no-setup --build-dir "$(dirname "$bin")" \
+    --data-dir "$data" --no-fetch --out "$OUT/$name" > "$log/$name.log" 2>&1
+  rc=$?
+  { echo; echo "## scripts/reproduce.sh --$mode: rc=$rc"; echo
+    if [ -f "$OUT/$name/report.md" ]; then sed -n '/^| experiment/,/^$/p' "$OUT/$name/report.md"
+    else echo '```'; tail -15 "$log/$name.log"; echo '```'; fi; } >> "$summary"
+  return $rc
+}
+
 # ---- 1b. every app on the GPU, on tiny synthetic data: the main job's --smoke mode ---------------
 say "apps: scripts/reproduce.sh --smoke on tiny data (on the GPU)"
 python3 tests/support/make_tiny_data.py "$OUT/tiny-data"
-CURNN_COMMIT=$(tr '\n' ' ' < .carry/COMMIT 2>/dev/null) timeout "$(left 120)" bash scripts/reproduce.sh \
-  --smoke --no-setup --build-dir "$(dirname "$bin")" --data-dir "$OUT/tiny-data" --no-fetch \
-  --out "$OUT/smoke" > "$log/smoke.log" 2>&1
-rc=$?
-[ $rc -ne 0 ] && failed=1 && tail -15 "$log/smoke.log"
-{ echo; echo "## apps on tiny data (reproduce.sh --smoke): rc=$rc"; echo
-  if [ -f "$OUT/smoke/report.md" ]; then sed -n '/^| experiment/,/^$/p' "$OUT/smoke/report.md"
-  else echo '```'; tail -15 "$log/smoke.log"; echo '```'; fi; } >> "$summary"
+run_reproduce smoke "$(left 120)" "$OUT/tiny-data" smoke || { failed=1; tail -15 "$log/smoke.log"; }
 rm -rf "$OUT/tiny-data"
 
 # ---- 2. compute-sanitizer on the kernel tests --------------------------------------------------
@@ -150,14 +158,8 @@ data=$PWD/.carry/data
 if [ $with_apps = 1 ] && [ -d "$data" ]; then
   lim=$(left 600)
   say "scripts/reproduce.sh --full (limit $lim s)"
-  # reproduce.sh wants the apps in BUILD_DIR/bin: the carried build or the one made here.
-  CURNN_COMMIT=$(tr '\n' ' ' < .carry/COMMIT 2>/dev/null) timeout "$lim" bash scripts/reproduce.sh --full --no-setup --build-dir "$(dirname "$bin")" \
-    --data-dir "$data" --no-fetch --out "$OUT/report" > "$log/reproduce.log" 2>&1
-  rc=$?
+  run_reproduce full "$lim" "$data" report
   [ -d "$OUT/report.partial" ] && say "reproduce.sh did not finish: partial logs in report.partial/"
-  { echo; echo "## scripts/reproduce.sh --full: rc=$rc"; echo
-    if [ -f "$OUT/report/report.md" ]; then sed -n '/^| experiment/,/^$/p' "$OUT/report/report.md"
-    else echo '```'; tail -15 "$log/reproduce.log"; echo '```'; fi; } >> "$summary"
   rm -f "$OUT"/report*/word2vec/embeddings.txt "$OUT"/report*/word2vec/vectors.bin
 fi
 

@@ -363,6 +363,9 @@ def build(args):
     def path_of(name):
         return os.path.join(folder, name + ".jsonl")
 
+    def last(name, kind):
+        return last_of_type(logs[name], kind, path_of(name))
+
     quick = args.mode != "full"
     mode_label = {"full": "full", "quick": "QUICK", "smoke": "SMOKE (tiny data)"}[args.mode]
     summary, sections = [], Document(folder)
@@ -373,6 +376,14 @@ def build(args):
             return
         plot(plt, folder, *plot_args)
         sections.image(file_name, caption)
+
+    def vector_quality(which, what):
+        """Analogy per section and WordSim-353 of one set of vectors (analogy-/wordsim-WHICH)."""
+        if logs[f"analogy-{which}"] is not None:
+            analogy_tables(sections, last(f"analogy-{which}", "analogy"), f"Analogies with {what}")
+        wordsim = of_type(logs[f"wordsim-{which}"], "wordsim")
+        sections.para(f"Word similarity (WordSim-353) of {what}: " +
+                      wordsim_line(wordsim[-1] if wordsim else None) + ".")
 
     # word2vec
     sections.heading(2, "1. word2vec")
@@ -385,8 +396,8 @@ def build(args):
                logs["word2vec-fast"], (path_of("word2vec-tutorial"), path_of("word2vec-fast")))
     if logs["word2vec-tutorial"] is not None:
         records = logs["word2vec-tutorial"]
-        done = last_of_type(records, "summary", path_of("word2vec-tutorial"))
-        data = last_of_type(records, "dataset", path_of("word2vec-tutorial"))
+        done = last("word2vec-tutorial", "summary")
+        data = last("word2vec-tutorial", "dataset")
         summary.append(["word2vec, the book's skip-gram NCE", "average loss, last 2,000 steps",
                         f"{done['final_average_loss']:.2f} at step {done['steps'] - 1:,}",
                         BOOK_TUTORIAL_LOSS, wall("word2vec-tutorial"),
@@ -397,11 +408,11 @@ def build(args):
                       f"{done['train_s']:.1f} s of training, {done['words_per_s']:,.0f} words/s.")
         nearest = of_type(records, "nearest")
         if nearest:
-            last = nearest[-1]
+            final_nearest = nearest[-1]
             sections.para(f"The 8 nearest words (cosine) of the validation words at step "
-                          f"{last['step']:,}:")
+                          f"{final_nearest['step']:,}:")
             sections.table(["word", "nearest"],
-                           [[w["word"], ", ".join(w["nearest"])] for w in last["words"]])
+                           [[w["word"], ", ".join(w["nearest"])] for w in final_nearest["words"]])
         if os.path.exists(os.path.join(folder, "word2vec", "tsne.png")):
             shutil.copyfile(os.path.join(folder, "word2vec", "tsne.png"),
                             os.path.join(folder, "tsne.png"))
@@ -414,18 +425,12 @@ def build(args):
                       "similarity near chance (wiki8, 100,001 steps on the CPU: 0.12% and "
                       "Spearman -0.02, bench/RESULTS.md). The fast trainer below is the one "
                       "for embeddings.")
-        if logs["analogy-tutorial"] is not None:
-            analogy_tables(sections, last_of_type(logs["analogy-tutorial"], "analogy",
-                                                  path_of("analogy-tutorial")),
-                           "Analogies with the tutorial's embeddings")
-        sections.para("Word similarity (WordSim-353) of the tutorial's embeddings: " +
-                      wordsim_line(of_type(logs["wordsim-tutorial"], "wordsim")[-1]
-                                   if logs["wordsim-tutorial"] else None) + ".")
+        vector_quality("tutorial", "the tutorial's embeddings")
     if logs["word2vec-fast"] is not None:
         records = logs["word2vec-fast"]
-        config = last_of_type(records, "config", path_of("word2vec-fast"))
-        done = last_of_type(records, "done", path_of("word2vec-fast"))
-        analogy = last_of_type(logs["analogy-fast"], "analogy", path_of("analogy-fast"))
+        config = last("word2vec-fast", "config")
+        done = last("word2vec-fast", "done")
+        analogy = last("analogy-fast", "analogy")
         summary.append(["word2vec, the fast trainer (skip-gram, negative sampling)",
                         "analogy accuracy (top 30k)", f"{100 * analogy['accuracy']:.2f}%",
                         WORD2VEC_C_ANALOGY, wall("word2vec-fast"),
@@ -437,10 +442,7 @@ def build(args):
                       f"iteration(s), vocabulary {config['vocab_size']:,}; "
                       f"{done['train_s']:.1f} s of training, **{done['words_per_s']:,.0f} words/s** "
                       f"(wall clock, words read).")
-        analogy_tables(sections, analogy, "Analogies with the fast trainer's vectors")
-        sections.para("Word similarity (WordSim-353): " +
-                      wordsim_line(of_type(logs["wordsim-fast"], "wordsim")[-1]
-                                   if logs["wordsim-fast"] else None) + ".")
+        vector_quality("fast", "the fast trainer's vectors")
 
     def experiment(title, name):
         """The section's heading; the log's records and its config, or None when not run."""
@@ -448,11 +450,11 @@ def build(args):
         if logs[name] is None:
             sections.para("Not run (`--only`).")
             return None, None
-        return logs[name], last_of_type(logs[name], "config", path_of(name))
+        return logs[name], last(name, "config")
 
     records, config = experiment("2. PTB language model", "ptb")
     if records is not None:
-        test = last_of_type(records, "test", path_of("ptb"))
+        test = last("ptb", "test")
         epochs = of_type(records, "epoch")
         model = config["config"]["name"]
         book = f"{BOOK_PTB_PERPLEXITY[model]} ({model})" if model in BOOK_PTB_PERPLEXITY else "-"
@@ -475,7 +477,7 @@ def build(args):
 
     records, config = experiment("3. BiLSTM classifier on MNIST", "mnist")
     if records is not None:
-        final = last_of_type(records, "final", path_of("mnist"))
+        final = last("mnist", "final")
         summary.append(["MNIST BiLSTM (rows as time steps)", "test accuracy",
                         f"{final['test_accuracy']:.4f}", BOOK_MNIST_ACCURACY, wall("mnist"),
                         f"{final['samples_per_s']:,.0f} samples/s", args.device, mode_label])

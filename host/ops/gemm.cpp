@@ -45,8 +45,21 @@ template <class Scalar>
 void blas_gemm(Transpose ta, Transpose tb, std::int64_t M, std::int64_t N, std::int64_t K,
                const Scalar* A, std::int64_t lda, const Scalar* B, std::int64_t ldb, Scalar* C,
                std::int64_t ldc, Write mode) {
-  static const bool single_threaded_blas = (openblas_set_num_threads(1), true);
-  (void)single_threaded_blas;
+  [[maybe_unused]] static const bool single_threaded_blas = (openblas_set_num_threads(1), true);
+  constexpr auto blas_gemv = [] {
+    if constexpr (internal::kIsFloat<Scalar>) {
+      return &cblas_sgemv;
+    } else {
+      return &cblas_dgemv;
+    }
+  }();
+  constexpr auto blas_gemm = [] {
+    if constexpr (internal::kIsFloat<Scalar>) {
+      return &cblas_sgemm;
+    } else {
+      return &cblas_dgemm;
+    }
+  }();
   const auto call = [&](std::int64_t n0, std::int64_t n1) {
     // Columns [n0, n1) of C = op(A) op(B)[:, n0:n1]; op(B)'s columns are B's columns, or its
     // rows when transposed.
@@ -59,24 +72,13 @@ void blas_gemm(Transpose ta, Transpose tb, std::int64_t M, std::int64_t N, std::
       const int cols = static_cast<int>(tb == Transpose::No ? n1 - n0 : K);
       const int inc_a = static_cast<int>(ta == Transpose::No ? 1 : lda);
       const CBLAS_TRANSPOSE op = tb == Transpose::No ? CblasTrans : CblasNoTrans;
-      if constexpr (internal::kIsFloat<Scalar>) {
-        cblas_sgemv(CblasRowMajor, op, rows, cols, 1.0f, B_block, static_cast<int>(ldb), A, inc_a,
-                    beta, C + n0, 1);
-      } else {
-        cblas_dgemv(CblasRowMajor, op, rows, cols, 1.0, B_block, static_cast<int>(ldb), A, inc_a,
-                    beta, C + n0, 1);
-      }
+      blas_gemv(CblasRowMajor, op, rows, cols, Scalar(1), B_block, static_cast<int>(ldb), A, inc_a,
+                beta, C + n0, 1);
       return;
     }
-    if constexpr (internal::kIsFloat<Scalar>) {
-      cblas_sgemm(CblasRowMajor, cblas_op(ta), cblas_op(tb), static_cast<int>(M),
-                  static_cast<int>(n1 - n0), static_cast<int>(K), 1.0f, A, static_cast<int>(lda),
-                  B_block, static_cast<int>(ldb), beta, C + n0, static_cast<int>(ldc));
-    } else {
-      cblas_dgemm(CblasRowMajor, cblas_op(ta), cblas_op(tb), static_cast<int>(M),
-                  static_cast<int>(n1 - n0), static_cast<int>(K), 1.0, A, static_cast<int>(lda),
-                  B_block, static_cast<int>(ldb), beta, C + n0, static_cast<int>(ldc));
-    }
+    blas_gemm(CblasRowMajor, cblas_op(ta), cblas_op(tb), static_cast<int>(M),
+              static_cast<int>(n1 - n0), static_cast<int>(K), Scalar(1), A, static_cast<int>(lda),
+              B_block, static_cast<int>(ldb), beta, C + n0, static_cast<int>(ldc));
   };
   // At least kMin(Gemv)MacsPerThread multiply-adds and kMinColumnsPerThread columns per block.
   const std::int64_t min_macs = M == 1 ? kMinGemvMacsPerThread : kMinMacsPerThread;
