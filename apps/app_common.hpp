@@ -8,6 +8,7 @@
 #include <cstdlib>
 #include <fstream>
 #include <functional>
+#include <new>
 #include <nlohmann/json.hpp>
 #include <string>
 
@@ -78,6 +79,8 @@ inline int run_main(const char* app, const std::function<int()>& body) {
     const char* debug = std::getenv("CURNN_DEBUG");
     std::fprintf(stderr, "%s: error: %s\n", app,
                  debug && *debug == '1' ? e.what() : e.message().c_str());
+  } catch (const std::bad_alloc& e) {
+    std::fprintf(stderr, "%s: error: out of memory (%s)\n", app, e.what());
   } catch (const std::exception& e) {
     std::fprintf(stderr, "%s: error: %s\n", app, e.what());
   }

@@ -676,6 +676,13 @@ int run_tutorial(Context& ctx, const TutorialOptions& options) {
     if (nearest && step % options.eval_every == 0) {
       report_nearest(step, ds, valid_ids, nearest->compute(ctx, model.embeddings(), kTopK), log);
     }
+    if (options.stop_requested && options.stop_requested() && step + 1 < options.steps) {
+      std::printf("stopped at step %lld of %lld; nothing written\n",
+                  static_cast<long long>(step + 1), static_cast<long long>(options.steps));
+      std::fflush(stdout);
+      log.write(JsonObject("stopped").add_integer("steps_done", step + 1));
+      return kTutorialStopped;
+    }
   }
   ctx.synchronize();
   const double train_s = seconds_since(train_start);

@@ -41,13 +41,15 @@
 // on both backends (TF's and Python's random streams are not reproduced).
 //
 // Return value: 0, or 1 when the loss became NaN or infinite (the first such step is reported on
-// stderr and in the JSON log; no embeddings are written). The loss is checked where it is
-// printed: once per log_every steps, and after the last step. Bad options or input (missing or
-// empty corpus, vocabulary_size < 2, num_sampled above the vocabulary, ...) throw a one-line
-// curnn::Error.
+// stderr and in the JSON log; no embeddings are written), or kTutorialStopped when
+// stop_requested() returned true (polled after each step; "stopped at step N" is printed and
+// nothing is written). The loss is checked where it is printed: once per log_every steps, and
+// after the last step. Bad options or input (missing or empty corpus, vocabulary_size < 2,
+// num_sampled above the vocabulary, ...) throw a one-line curnn::Error.
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <string>
 
 #include "curnn/context.hpp"
@@ -66,7 +68,10 @@ struct TutorialOptions {
   std::int64_t eval_every = 10000;  // <= 0: no nearest-words blocks
   std::string log_json;             // JSON-lines log; empty: none
   bool plot = true;                 // the t-SNE plot (needs python3 with sklearn and matplotlib)
+  std::function<bool()> stop_requested;  // polled after each step; empty: never
 };
+
+constexpr int kTutorialStopped = 2;  // run_tutorial's value when stop_requested() stopped it
 
 int run_tutorial(Context& ctx, const TutorialOptions& options);
 
