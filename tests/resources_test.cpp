@@ -115,21 +115,29 @@ TEST(ParallelFor, ThreadsThatCannotStartRunTheirRangesOnTheCaller) {
 }
 
 // The word2vec trainer needs its -threads workers (their shards decide the result): a worker
-// that cannot start is a one-line error naming the thread, and the started ones are stopped.
+// that cannot start is a one-line error naming the thread, and the started ones are stopped
+// (joined, not destroyed while running: that was std::terminate).
 TEST(Resources, Word2vecThreadStartFailureIsAOneLineError) {
   skip_unless_limits_work();
   if (!std::filesystem::exists(test::app_path("curnn-word2vec"))) GTEST_SKIP() << "no app";
   test::TempDir dir;
   test::write_file(dir / "corpus.txt", test::synthetic_ptb(300, 4));
   const std::string args = "-train '" + (dir / "corpus.txt") + "' -output '" + (dir / "v.txt") +
-                           "' -device cpu -iter 2 -size 10 -min-count 1";
-  const auto r = run_limited(kNoThreads, "curnn-word2vec", args + " -threads 3");
-  EXPECT_EQ(r.exit_code, 1) << r.output;
-  EXPECT_EQ(
-      last_line(r.output).rfind("curnn-word2vec: error: cannot start CPU worker thread 2 of 3", 0),
-      0u)
-      << r.output;
-  EXPECT_FALSE(std::filesystem::exists(dir / "v.txt"));
+                           "' -device cpu -iter 20 -size 10 -min-count 1";
+  // No thread starts; then 1 GB stacks in 2.2 GB: the first worker starts (the program itself
+  // maps well under 1.2 GB), the second cannot.
+  for (const char* limits : {kNoThreads,
+                             "ulimit -s 1000000 && ulimit -v 2200000 && "
+                             "OPENBLAS_NUM_THREADS=1 "}) {
+    const auto r = run_limited(limits, "curnn-word2vec", args + " -threads 3");
+    EXPECT_EQ(r.exit_code, 1) << limits << "\n" << r.output;
+    EXPECT_TRUE(std::regex_match(
+        last_line(r.output),
+        std::regex("curnn-word2vec: error: cannot start CPU worker thread [23] of 3: .*")))
+        << limits << "\n"
+        << r.output;
+    EXPECT_FALSE(std::filesystem::exists(dir / "v.txt"));
+  }
   // With one worker, only the optional progress reporter needed a thread: training goes on.
   const auto one = run_limited(kNoThreads, "curnn-word2vec", args + " -threads 1");
   EXPECT_EQ(one.exit_code, 0) << one.output;

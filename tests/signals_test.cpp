@@ -155,26 +155,36 @@ int in_child(Body&& body) {
 void exit_42(int) {
   ::_exit(42);
 }
+volatile sig_atomic_t g_previous_calls = 0;
+void count_call(int) {
+  g_previous_calls = g_previous_calls + 1;
+}
 
 TEST(StopSignals, FirstSignalIsRecordedSecondGoesToTheHandlerBefore) {
   const int status = in_child([] {
-    ::signal(SIGTERM, &exit_42);  // stands for run_main's cleanup handler
+    ::signal(SIGTERM, &count_call);  // stands for run_main's cleanup handler
     app::StopSignals stop;
     ::raise(SIGTERM);
-    if (stop.requested() != SIGTERM) ::_exit(1);
-    ::raise(SIGTERM);  // the hard stop: exit_42 runs
-    ::_exit(2);
+    if (stop.requested() != SIGTERM || g_previous_calls != 0) ::_exit(1);
+    ::raise(SIGTERM);  // the hard stop: count_call runs, once
+    ::_exit(10 + g_previous_calls);
   });
-  EXPECT_EQ(status, 42);
-  // Without a handler before: the default action, killed by the signal.
-  EXPECT_EQ(in_child([] {
+  EXPECT_EQ(status, 11) << "1: the first signal was not recorded, or went to the old handler";
+  // Without a handler before: the default action, killed by the second signal only.
+  int survived[2];
+  ASSERT_EQ(::pipe(survived), 0);
+  EXPECT_EQ(in_child([&] {
               app::StopSignals stop;
               ::raise(SIGINT);
-              if (stop.requested() != SIGINT) ::_exit(1);
+              if (stop.requested() == SIGINT) (void)!::write(survived[1], "1", 1);
               ::raise(SIGINT);
               ::_exit(2);
             }),
             128 + SIGINT);
+  ::close(survived[1]);
+  char byte = 0;
+  EXPECT_EQ(::read(survived[0], &byte, 1), 1) << "the first SIGINT killed the process";
+  ::close(survived[0]);
 }
 
 TEST(StopSignals, IgnoredSignalStaysIgnoredAndHandlersAreRestored) {
