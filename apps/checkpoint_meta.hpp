@@ -128,7 +128,8 @@ class CheckpointMeta {
       const bool same =
           s.is_number() && value.is_number() ? s.get<double>() == value.get<double>() : s == value;
       if (!same) {
-        fail(field + "." + key, "is " + shown(s) + ", the flags give " + shown(value) + hint);
+        fail(field + "." + key,
+             "is " + shown(s) + ", which differs from the flags' " + shown(value) + hint);
       }
     }
   }

@@ -415,10 +415,7 @@ int main(int argc, char** argv) {
                    "folder for the checkpoint (model, Adam state, step), written at the end");
     cli.add_option("--save-every", o.save_every, "also save every N steps (0: only at the end)")
         ->check(CLI::Range(std::int64_t{0}, std::int64_t{1} << 40));
-    cli.add_option("--stop-after", o.stop_after,
-                   "stop after N training steps in all (a resumed run counts the steps before "
-                   "it), save the checkpoint and exit 0; continue with --resume (0: no limit)")
-        ->check(CLI::Range(std::int64_t{0}, std::int64_t{1} << 40));
+    curnn::app::add_stop_after_option(cli, o.stop_after);
     cli.add_flag("--resume", o.resume,
                  "continue from the checkpoint in --save-path where it stopped (the same flags "
                  "give the same run bit for bit on the CPU)");

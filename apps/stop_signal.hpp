@@ -12,7 +12,9 @@
 #include <signal.h>
 #include <unistd.h>
 
+#include <CLI/CLI.hpp>
 #include <atomic>
+#include <cstdint>
 #include <cstring>
 
 #include "curnn/error.hpp"
@@ -74,5 +76,13 @@ class StopSignals {
   }
   bool int_installed_ = false, term_installed_ = false;
 };
+
+// --stop-after N (curnn-ptb, curnn-mnist): a planned stop, handled as a signal's but exit 0.
+inline void add_stop_after_option(CLI::App& cli, std::int64_t& steps) {
+  cli.add_option("--stop-after", steps,
+                 "stop after N training steps in all (a resumed run counts the steps before "
+                 "it), save the checkpoint and exit 0; continue with --resume (0: no limit)")
+      ->check(CLI::Range(std::int64_t{0}, std::int64_t{1} << 40));
+}
 
 }  // namespace curnn::app

@@ -182,24 +182,23 @@ void expect_one_line_error(const test::AppResult& r, const std::string& part) {
   expect_contains(r.output, part);
 }
 
-class PtbCheckpoint : public ::testing::Test {
+// A mid-epoch checkpoint (with the carried state) to edit, then resume from.
+template <class Runs>
+class CheckpointEdits : public test::AppTest<Runs> {
  protected:
   void SetUp() override {
-    if (!std::filesystem::exists(test::app_path("curnn-ptb"))) GTEST_SKIP() << "no curnn-ptb";
-    test::write_ptb_corpus(dir_ / "data");
-    // A mid-epoch checkpoint (with the carried LSTM state) to edit.
-    const auto r = run("--save-path '" + (dir_ / "ck") + "' --stop-after 30");
+    test::AppTest<Runs>::SetUp();
+    if (this->IsSkipped()) return;
+    const auto r = this->run("--save-path '" + (this->dir_ / "ck") + "' --stop-after " +
+                             std::to_string(Runs::kMidEpochStep));
     ASSERT_EQ(r.exit_code, 0) << r.output;
     good_ = test::read_bytes(ckpt());
   }
-  std::string ckpt() const { return dir_ / "ck/ptb-lm.ckpt"; }
-  test::AppResult run(const std::string& args) const {
-    return test::run_app("curnn-ptb", test::ptb_flags(dir_ / "data") + " " + args);
-  }
+  std::string ckpt() const { return this->dir_ / (std::string("ck/") + Runs::kCheckpoint); }
   test::AppResult resume(const std::string& extra = "") const {
-    return run("--save-path '" + (dir_ / "ck") + "' --resume " + extra);
+    return this->run("--save-path '" + (this->dir_ / "ck") + "' --resume " + extra);
   }
-  // Resuming from the checkpoint after `edit` is a one-line error naming `part`.
+  // Resuming from the checkpoint after `edit` is a one-line error naming the file and `part`.
   template <class Edit>
   void expect_refused(Edit&& edit, const std::string& part) {
     test::write_bytes(ckpt(), good_);
@@ -209,9 +208,10 @@ class PtbCheckpoint : public ::testing::Test {
     expect_one_line_error(r, part);
     expect_contains(r.output, ckpt());
   }
-  test::TempDir dir_;
   std::string good_;
 };
+using PtbCheckpoint = CheckpointEdits<test::PtbRuns>;
+using MnistCheckpoint = CheckpointEdits<test::MnistRuns>;
 
 TEST_F(PtbCheckpoint, EveryFieldIsCheckedAndNamed) {
   using V = std::vector<float>;
@@ -230,7 +230,7 @@ TEST_F(PtbCheckpoint, EveryFieldIsCheckedAndNamed) {
                  "'best_valid_perplexity' is 0.5");
   expect_refused([](json& m, V&) { m["config"]["keep_prob"] = 0; }, "'config' is invalid");
   expect_refused([](json& m, V&) { m["config"]["hidden_size"] = 9; },
-                 "'config.hidden_size' is 9, the flags give 8");
+                 "'config.hidden_size' is 9, which differs from the flags' 8");
   expect_refused([](json& m, V&) { m["config"]["num_layers"] = "2"; }, "'config.num_layers'");
   expect_refused([](json& m, V&) { m["vocab"][3] = "zebra"; }, "'vocab_hash' does not match");
   expect_refused([](json& m, V&) { m["vocab"].erase(0); }, "'vocab' holds 10 words");
@@ -246,7 +246,8 @@ TEST_F(PtbCheckpoint, FlagsThatChangeTheRunAreRefused) {
                                      (dir_ / "ck") + "'"),
       "'seed' is 5, --seed gives 6");
   expect_one_line_error(resume("--max-steps 40"), "'max_steps' is 0, --max-steps gives 40");
-  expect_one_line_error(resume("--batch-size 10"), "'config.batch_size' is 20, the flags give 10");
+  expect_one_line_error(resume("--batch-size 10"),
+                        "'config.batch_size' is 20, which differs from the flags' 10");
 }
 
 // A corpus with the same vocabulary size but other words: refused by the vocabulary's hash.
@@ -287,35 +288,6 @@ TEST_F(PtbCheckpoint, GenerationRefusesNonsense) {
   r = test::run_app("curnn-ptb", gen);
   expect_one_line_error(r, "logits are not finite");
 }
-
-class MnistCheckpoint : public ::testing::Test {
- protected:
-  void SetUp() override {
-    if (!std::filesystem::exists(test::app_path("curnn-mnist"))) GTEST_SKIP() << "no curnn-mnist";
-    test::write_mnist(dir_ / "data");
-    const auto r = run("--save-path '" + (dir_ / "ck") + "' --stop-after 9");
-    ASSERT_EQ(r.exit_code, 0) << r.output;
-    good_ = test::read_bytes(ckpt());
-  }
-  std::string ckpt() const { return dir_ / "ck/mnist-bilstm.ckpt"; }
-  test::AppResult run(const std::string& args, const std::string& data = "data") const {
-    return test::run_app("curnn-mnist", test::mnist_flags(dir_ / data) + " " + args);
-  }
-  test::AppResult resume(const std::string& extra = "") const {
-    return run("--save-path '" + (dir_ / "ck") + "' --resume " + extra);
-  }
-  template <class Edit>
-  void expect_refused(Edit&& edit, const std::string& part) {
-    test::write_bytes(ckpt(), good_);
-    test::edit_checkpoint(ckpt(), edit);
-    const auto r = resume();
-    SCOPED_TRACE(part);
-    expect_one_line_error(r, part);
-    expect_contains(r.output, ckpt());
-  }
-  test::TempDir dir_;
-  std::string good_;
-};
 
 TEST_F(MnistCheckpoint, EveryFieldIsCheckedAndNamed) {
   using V = std::vector<float>;

@@ -20,23 +20,9 @@ namespace {
 
 using json = nlohmann::json;
 
-class PtbDivergence : public ::testing::Test {
- protected:
-  void SetUp() override {
-    if (!std::filesystem::exists(test::app_path("curnn-ptb"))) GTEST_SKIP() << "no curnn-ptb";
-    test::write_ptb_corpus(dir_ / "data");
-  }
-  test::TempDir dir_;
-};
+using PtbDivergence = test::AppTest<test::PtbRuns>;
 
-class MnistDivergence : public ::testing::Test {
- protected:
-  void SetUp() override {
-    if (!std::filesystem::exists(test::app_path("curnn-mnist"))) GTEST_SKIP() << "no curnn-mnist";
-    test::write_mnist(dir_ / "data");
-  }
-  test::TempDir dir_;
-};
+using MnistDivergence = test::AppTest<test::MnistRuns>;
 
 // Scales every parameter (the first `count` values) of a checkpoint: finite weights whose
 // products overflow.

@@ -60,14 +60,7 @@ void expect_exact_resume(const std::string& app, const std::string& flags,
   }
 }
 
-class PtbResume : public ::testing::Test {
- protected:
-  void SetUp() override {
-    if (!std::filesystem::exists(test::app_path("curnn-ptb"))) GTEST_SKIP() << "no curnn-ptb";
-    test::write_ptb_corpus(dir_ / "data");
-  }
-  test::TempDir dir_;
-};
+using PtbResume = test::AppTest<test::PtbRuns>;
 
 // 89 steps per epoch, 3 epochs: stop at step 60 of epoch 1 (carried state, running cost).
 TEST_F(PtbResume, MidEpochStopResumesBitForBit) {
@@ -82,14 +75,7 @@ TEST_F(PtbResume, RepeatedStopsAtEpochEndsResumeBitForBit) {
                       {"ptb-lm.ckpt", "ptb-lm.best.ckpt"}, {89, 131, 178}, dir_);
 }
 
-class MnistResume : public ::testing::Test {
- protected:
-  void SetUp() override {
-    if (!std::filesystem::exists(test::app_path("curnn-mnist"))) GTEST_SKIP() << "no curnn-mnist";
-    test::write_mnist(dir_ / "data");
-  }
-  test::TempDir dir_;
-};
+using MnistResume = test::AppTest<test::MnistRuns>;
 
 // 28 training images in batches of 4: 7 steps per epoch; 49 steps in all. Step 17 is inside the
 // third epoch (the shuffler's permutation and position, Adam's moments and step).

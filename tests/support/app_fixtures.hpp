@@ -2,11 +2,15 @@
 // signals): a synthetic corpus in PTB's format, and MNIST-format IDX files of 4 x 5 pixels.
 #pragma once
 
+#include <gtest/gtest.h>
+
+#include <filesystem>
 #include <string>
 #include <vector>
 
 #include "support/data_files.hpp"
 #include "support/idx_files.hpp"
+#include "support/run_app.hpp"
 
 namespace curnn::test {
 
@@ -59,5 +63,42 @@ inline std::string mnist_flags(const std::string& data, long long max_samples = 
          "' --device cpu --validation-size 8 --batch-size 4 --hidden 6 --seed 3 --max-samples " +
          std::to_string(max_samples);
 }
+
+// What the app tests need of a training app: its name, tiny data, flags and checkpoint file,
+// and a step inside an epoch.
+struct PtbRuns {
+  static constexpr const char* kName = "curnn-ptb";
+  static constexpr const char* kCheckpoint = "ptb-lm.ckpt";
+  static constexpr int kMidEpochStep = 30;  // of 89
+  static void write_data(const std::string& dir) { write_ptb_corpus(dir); }
+  static std::string flags(const std::string& data) { return ptb_flags(data); }
+  // A run that goes on until stopped.
+  static std::string long_flags(const std::string& data) { return ptb_flags(data, 5, 10000); }
+};
+struct MnistRuns {
+  static constexpr const char* kName = "curnn-mnist";
+  static constexpr const char* kCheckpoint = "mnist-bilstm.ckpt";
+  static constexpr int kMidEpochStep = 9;  // the second of 7
+  static void write_data(const std::string& dir) { write_mnist(dir); }
+  static std::string flags(const std::string& data) { return mnist_flags(data); }
+  static std::string long_flags(const std::string& data) { return mnist_flags(data, 1LL << 40); }
+};
+
+// A test of build/bin/<Runs::kName> (skipped when it is not built) with its data in dir_/data.
+template <class Runs>
+class AppTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    if (!std::filesystem::exists(app_path(Runs::kName))) {
+      GTEST_SKIP() << Runs::kName << " is not built";
+    }
+    Runs::write_data(dir_ / "data");
+  }
+  // The app with the tiny flags on dir_/<data>, then `args`.
+  AppResult run(const std::string& args, const std::string& data = "data") const {
+    return run_app(Runs::kName, Runs::flags(dir_ / data) + " " + args);
+  }
+  TempDir dir_;
+};
 
 }  // namespace curnn::test
