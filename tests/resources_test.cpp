@@ -160,7 +160,8 @@ TEST(Resources, PtbTrainsTheSameWhenThreadsCannotStart) {
             std::regex_replace(free.output, timing, ""));
 }
 
-// Memory: a model or a table too large for the address space is a one-line error.
+// Memory: a model or tables too large for the address space (2 GB: room for the program and
+// its libraries, CUDA's included) are a one-line error.
 TEST(Resources, OutOfMemoryIsAOneLineError) {
   skip_unless_limits_work();
   if (!std::filesystem::exists(test::app_path("curnn-ptb"))) GTEST_SKIP() << "no app";
@@ -172,11 +173,13 @@ TEST(Resources, OutOfMemoryIsAOneLineError) {
       "--data-path '" + (dir / "data") + "' --model test --device cpu --hidden-size 16384");
   EXPECT_EQ(ptb.exit_code, 1) << ptb.output;
   EXPECT_EQ(last_line(ptb.output).rfind("curnn-ptb: error: out of", 0), 0u) << ptb.output;
-  // word2vec.c's unigram table alone is 400 MB.
-  test::write_file(dir / "corpus.txt", test::synthetic_ptb(300, 4));
-  const auto w2v = run_limited("ulimit -v 300000 && OPENBLAS_NUM_THREADS=1 ", "curnn-word2vec",
+  // 60,000 words of 10,000 dimensions: syn0 and syn1neg need 4.8 GB.
+  std::string words;
+  for (int i = 0; i < 60000; ++i) words += "w" + std::to_string(i) + (i % 20 == 19 ? "\n" : " ");
+  test::write_file(dir / "corpus.txt", words);
+  const auto w2v = run_limited("ulimit -v 2000000 && OPENBLAS_NUM_THREADS=1 ", "curnn-word2vec",
                                "-train '" + (dir / "corpus.txt") + "' -output '" + (dir / "v.txt") +
-                                   "' -device cpu -threads 1 -size 10 -min-count 1");
+                                   "' -device cpu -threads 1 -size 10000 -min-count 1");
   EXPECT_EQ(w2v.exit_code, 1) << w2v.output;
   EXPECT_EQ(last_line(w2v.output).rfind("curnn-word2vec: error: out of", 0), 0u) << w2v.output;
   EXPECT_FALSE(std::filesystem::exists(dir / "v.txt"));
