@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <chrono>
 #include <cstdio>
 #include <fstream>
 #include <regex>
@@ -88,17 +89,27 @@ TEST(ParallelFor, ThreadsThatCannotStartRunTheirRangesOnTheCaller) {
   std::fflush(nullptr);
   const pid_t pid = ::fork();
   if (pid == 0) {
+    std::vector<std::thread> holders;
+    holders.reserve(64);
     long pages = 0;
     std::ifstream("/proc/self/statm") >> pages;
     const rlim_t limit = static_cast<rlim_t>(pages) * ::getpagesize() + (4u << 20);
     const rlimit as{limit, limit};
     if (::setrlimit(RLIMIT_AS, &as) != 0) ::_exit(77);
-    try {
-      std::thread probe([] {});
-      probe.join();
-      ::_exit(77);  // threads still start (a small RLIMIT_STACK): nothing to test
-    } catch (const std::system_error&) {
+    // Threads until one cannot start: glibc reuses the stacks of finished threads (this test
+    // process may have had some), so the holders stay alive until parallel_for is done.
+    std::atomic<bool> release{false};
+    bool full = false;
+    for (int i = 0; i < 64 && !full; ++i) {
+      try {
+        holders.emplace_back([&release] {
+          while (!release.load()) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+        });
+      } catch (const std::system_error&) {
+        full = true;
+      }
     }
+    if (!full) ::_exit(77);  // threads still start (a small RLIMIT_STACK): nothing to test
     try {
       host::parallel_for(1000, 1, [&](std::int64_t begin, std::int64_t end) {
         for (std::int64_t i = begin; i < end; ++i) ++covered[static_cast<std::size_t>(i)];
@@ -106,6 +117,8 @@ TEST(ParallelFor, ThreadsThatCannotStartRunTheirRangesOnTheCaller) {
     } catch (...) {
       ::_exit(2);  // the failed start escaped
     }
+    release = true;
+    for (auto& h : holders) h.join();
     for (const int c : covered) {
       if (c != 1) ::_exit(3);
     }
