@@ -134,8 +134,12 @@ class CheckpointMeta {
     }
   }
 
-  // A value for an error message: JSON text, ASCII only, cut to at most 80 characters.
+  // A value for an error message: JSON text, ASCII only, cut to at most 80 characters; arrays
+  // and objects by their kind only (dumping a crafted nesting a million deep would recurse that
+  // deep).
   static std::string shown(const json& v) {
+    if (v.is_array()) return "an array";
+    if (v.is_object()) return "an object";
     std::string text = v.dump(-1, ' ', /*ensure_ascii=*/true, json::error_handler_t::replace);
     if (text.size() > 80) text = text.substr(0, 77) + "...";
     return text;

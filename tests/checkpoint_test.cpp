@@ -271,6 +271,10 @@ TEST_F(PtbCheckpoint, ContainerDamageIsRefused) {
   expect_one_line_error(resume(), "not valid JSON");
   test::write_bytes(ckpt(), checkpoint_bytes("[1, 2]", {1.0f}));
   expect_one_line_error(resume(), "not a JSON object");
+  // Nesting a million deep, where a value is echoed: named by its kind, not dumped.
+  const std::string deep = std::string(1000000, '[') + std::string(1000000, ']');
+  test::write_bytes(ckpt(), checkpoint_bytes(R"({"format":)" + deep + "}", {1.0f}));
+  expect_one_line_error(resume(), "'format' is an array");
 }
 
 // Generation reads the same checks, and never samples from non-finite logits.
