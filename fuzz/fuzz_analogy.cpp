@@ -1,5 +1,6 @@
 // libFuzzer harness: analogy question files (curnn/word2vec/eval.hpp): read_analogy_questions,
 // then the evaluation over a small fixed vocabulary and compute-accuracy's report.
+#include <sstream>
 #include <string>
 #include <vector>
 
@@ -19,8 +20,14 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
         word2vec::evaluate_analogies(vectors, questions, static_cast<std::int64_t>(size % 9), 1);
     fuzz::require(result.seen <= result.questions && result.correct <= result.seen,
                   "analogy: correct <= seen <= questions");
-    const std::string report = word2vec::format_analogy_report(result);
-    fuzz::require(report.find("nan") == std::string::npos, "analogy: no nan in the report");
+    // The figures are never "nan" (section names, their own lines, may say anything).
+    std::istringstream report(word2vec::format_analogy_report(result));
+    for (std::string line; std::getline(report, line);) {
+      if (line.rfind("ACCURACY", 0) == 0 || line.rfind("Total", 0) == 0 ||
+          line.rfind("Questions", 0) == 0) {
+        fuzz::require(line.find("nan") == std::string::npos, "analogy: no nan in the figures");
+      }
+    }
   });
   return 0;
 }

@@ -30,15 +30,16 @@ for exe in "${harnesses[@]}"; do
     result="FAILED: $(grep -m1 -oE 'Test unit written to .*' "$log" || echo "see $log")"
     failed+=("$name")
   fi
-  runs=$(grep -oE 'stat::number_of_executed_units: [0-9]+' "$log" | grep -oE '[0-9]+$' || echo "?")
-  speed=$(grep -oE 'stat::average_exec_per_sec: [0-9]+' "$log" | grep -oE '[0-9]+$' || echo "?")
+  runs=$(grep -oE 'stat::number_of_executed_units: +[0-9]+' "$log" | grep -oE '[0-9]+$' || echo "?")
+  speed=$(grep -oE 'stat::average_exec_per_sec: +[0-9]+' "$log" | grep -oE '[0-9]+$' || echo "?")
   last=$(grep -E '^#[0-9]+' "$log" | tail -n 1 || true)
   cov=$(grep -oE 'cov: [0-9]+' <<<"$last" | grep -oE '[0-9]+' || echo "?")
   ft=$(grep -oE 'ft: [0-9]+' <<<"$last" | grep -oE '[0-9]+' || echo "?")
   corp=$(grep -oE 'corp: [0-9]+' <<<"$last" | grep -oE '[0-9]+' || echo "?")
   printf '%-18s %12s %9s %8s %9s %7s  %s\n' "$name" "$runs" "$speed" "$cov" "$ft" "$corp" "$result"
 done
-echo "(cov: code edges covered, ft: libFuzzer's coverage features; $seconds s per harness)"
+echo "(cov: code edges covered; ft: libFuzzer's coverage features; corpus: inputs kept;"
+echo " $seconds s per harness)"
 if ((${#failed[@]})); then
   echo "fuzz.sh: crashes in ${failed[*]}: the inputs are in $build/fuzz-crashes/" >&2
   exit 1

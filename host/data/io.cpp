@@ -6,6 +6,7 @@
 #include <unistd.h>
 #include <zlib.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cerrno>
 #include <csignal>
@@ -36,7 +37,12 @@ InputFile::InputFile(const std::string& path) : path_(path) {
   gzip_ = got == 2 && magic[0] == 0x1f && magic[1] == 0x8b;
   gz_ = gzopen(path.c_str(), "rb");  // reads non-gzip files transparently
   CURNN_CHECK(gz_ != nullptr, path << ": cannot open: " << errno_text());
-  gzbuffer(static_cast<gzFile>(gz_), 1 << 20);
+  size_on_disk_ = std::filesystem::file_size(path, ec);
+  if (ec) size_on_disk_ = 0;
+  // zlib's buffers: 1 MiB for large files, no more than the file for small ones (many small
+  // files are read in tests and fuzzing; a large allocation per open costs there).
+  const auto buffer = std::clamp<std::uint64_t>(size_on_disk_, 1 << 13, 1 << 20);
+  gzbuffer(static_cast<gzFile>(gz_), static_cast<unsigned>(buffer));
 }
 
 InputFile::~InputFile() {

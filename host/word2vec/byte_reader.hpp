@@ -20,7 +20,13 @@ namespace curnn::word2vec::detail {
 class ByteReader {
  public:
   explicit ByteReader(const std::string& path)
-      : file_(std::make_unique<data::InputFile>(path)), name_(path), buffer_(kChunk) {}
+      : file_(std::make_unique<data::InputFile>(path)), name_(path) {
+    // A plain file's size when it is smaller than a chunk (the buffer grows when needed).
+    const std::uint64_t size = file_->size_on_disk();
+    buffer_.resize(file_->is_gzip() || size == 0 || size >= kChunk
+                       ? kChunk
+                       : std::max<std::size_t>(4096, static_cast<std::size_t>(size) + 1));
+  }
   // Reads `text` (which must outlive the reader); `name` names it in error messages.
   ByteReader(std::string_view text, std::string name)
       : memory_(text), name_(std::move(name)), end_(text.size()) {}

@@ -162,10 +162,10 @@ WordVectors read_word_vectors(const std::string& path, VectorFormat format,
 
   WordVectors v;
   v.dim = dim;
-  // Grows as records arrive: a lying header cannot allocate more than the file holds.
-  // (count * dim may overflow: the reserved rows are min(count, 2^26 / dim), at least 1.)
+  // Memory grows with the records read, not with the header: at most 2^22 values (or one row)
+  // are reserved up front (count * dim itself may overflow).
   const std::int64_t reserved_rows =
-      std::min<std::int64_t>(count, std::max<std::int64_t>(1, (std::int64_t{1} << 26) / dim));
+      std::min<std::int64_t>(count, std::max<std::int64_t>(1, (std::int64_t{1} << 22) / dim));
   v.words.reserve(static_cast<std::size_t>(std::min<std::int64_t>(count, 1 << 20)));
   v.values.reserve(static_cast<std::size_t>(reserved_rows * dim));
   const std::size_t row_bytes = static_cast<std::size_t>(dim) * sizeof(float);

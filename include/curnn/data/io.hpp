@@ -23,9 +23,12 @@ class InputFile {
   std::size_t read(void* buffer, std::size_t n);
   const std::string& path() const noexcept { return path_; }
   bool is_gzip() const noexcept { return gzip_; }
+  // The file's size in bytes (compressed for gzip; 0 when unknown, e.g. a pipe).
+  std::uint64_t size_on_disk() const noexcept { return size_on_disk_; }
 
  private:
   std::string path_;
+  std::uint64_t size_on_disk_ = 0;
   void* gz_ = nullptr;  // gzFile
   bool gzip_ = false;
 };
