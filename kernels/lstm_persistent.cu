@@ -71,28 +71,36 @@
 // results are bitwise identical run to run for a given plan (a function of B, H and the device).
 //
 // ---- Expected step latency (first principles, H100/H200 SXM: 132 SMs, ~1.75 GHz under load) ---
+// Shared-memory reads per warp and k in the forward dot products: one 16-byte weight load per
+// lane (distinct units: 16 * min(32, units) bytes, 2 wavefronts at 13-16 units) and one
+// broadcast h load (1 wavefront), against 16 FMA instructions: 3 wavefronts per 4 SM-clocks of
+// FMA issue, so FMA-bound. Backward, per warp and unit: 4 distinct weight loads (4 wavefronts)
+// and 4 broadcast dPre loads (4) per 16 FMA: smem-bound at ~2x the FMA time.
 // PTB small (B 20, H 200), plan C 16, 3 batch clusters of 8 rows (48 SMs), split-K 16:
-//   FLOPs per step per block: 2 * 8 rows * 200 k * 52 columns = 166 kFLOP; an SM's FP32 rate is
-//   128 FMA/clk -> 650 clk = 0.37 us at peak. Shared-memory reads per 16 FMA of a warp: one
-//   16-byte weight load per lane (4 wavefronts) and one broadcast h load (1): 5 wavefronts per
-//   4 issue-clocks of FMA, so smem-bound at ~1.25x the FMA time: ~0.45 us.
-//   DSMEM: each block receives its cluster's h_t, 8 rows x 200 x 4 B = 6.4 KB, as 400 16-byte
-//   stores spread over the step; remote latency ~0.2-0.5 us (published microbenchmarks: ~200
-//   cycles per access), overlapped by the C-way fan-out. Cluster barrier: ~0.2-0.5 us.
-//   Cell (2 tanh + 3 sigmoid, accurate expf) and tape stores: ~0.1-0.2 us.
-//   Predicted forward step: ~1-1.5 us; backward (same FLOPs, plus the dPre staging and a
-//   C-way dh reduction of 4 loads per owner per block): ~1.5-2 us. A PTB small layer's window
-//   (T 20): ~25 us forward + ~35 us backward, against ~20 x 25 us = 500 us forward and about as
-//   much backward for the per-step GEMM + cell launches quoted in docs/PERFORMANCE.md (H100):
-//   10-20x on the recurrent chain.
+//   forward FLOPs per step per block: 2 * 8 rows * 200 k * 52 columns = 166 kFLOP; an SM's FP32
+//   rate is 128 FMA/clk -> 650 clk = 0.37 us at peak (13 warps: latency-bound nearer 0.5 us).
+//   Then one warp of owners: 15 partial sums of 4 float4 each, the cell (2 tanh + 3 sigmoid
+//   with accurate expf, 4 rows), 16 remote float4 stores: ~0.3-0.5 us. DSMEM: each block
+//   receives 8 rows x 200 x 4 B = 6.4 KB per step (400 remote stores, ~200-cycle latency,
+//   overlapped). Cluster barrier: ~0.2-0.5 us. Forward step: ~1-1.5 us.
+//   Backward: the cell of one warp of owners after a 16-way dh sum (~0.3 us), then 400
+//   (4 rows, k) items over 416 threads of 13 units x 4 gates each (~0.5 us, latency-bound), the
+//   DSMEM push and the barrier: ~1.5-2 us.
+//   A layer's window of T 20: ~25 us forward + ~35 us backward, against ~20 x 25 us = 500 us
+//   forward and about as much backward for the per-step GEMM + cell launches quoted in
+//   docs/PERFORMANCE.md (H100): ~15x on the recurrent chain.
 // BiLSTM (B 128, H 256, both directions): plan C 16, 4 batch clusters of 32 rows per direction
-//   (128 SMs), split-K 4. Per block per step: 2 * 32 * 256 * 64 = 1.05 MFLOP -> 4100 clk =
-//   2.3 us at FP32 peak, ~2.9 us smem-bound; DSMEM in: 32 x 256 x 4 B = 32 KB per block per
-//   step, ~1-2 us if the SM-to-SM network gives ~16-32 B/clk per SM (to be measured), partly
-//   overlapped. Predicted ~3-5 us per step, 28 steps: ~0.1-0.15 ms per direction pair forward.
+//   (128 SMs), split-K 4. Forward per block per step: 2 * 32 * 256 * 64 = 1.05 MFLOP -> 4100
+//   clk = 2.3 us at FP32 peak; DSMEM in: 32 x 256 x 4 B = 32 KB per block per step (2048
+//   remote float4 stores sent and received), ~0.5-1 us if the SM-to-SM network gives ~32-64
+//   B/clk per SM (to be measured), partly overlapped: ~3-3.5 us per step. Backward: the same
+//   FLOPs, smem-bound at ~2x: ~4.5 us, ~5-5.5 us per step. 28 steps of both directions at once:
+//   ~95 us forward + ~150 us backward, against 2 x 28 x (19 + 5..8 us) = 1.4-1.5 ms each way
+//   per-step: ~10x.
 // These are predictions, not measurements: bench/lstm_persistent_cuda_bench.cpp measures them.
-// Next steps once measured: 8-row tiles (FMA-bound instead of smem-bound), split arrive/wait
-// overlap of the next step's loads, TMA bulk copies for the DSMEM pushes.
+// Next steps once measured: tiles of 8 rows x 2 k in the backward (FMA-bound), the owners'
+// cell work spread over the split-K threads, the next step's loads between arrive and wait,
+// bulk (TMA) copies for the DSMEM pushes.
 #include <cooperative_groups.h>
 
 #include <cstdint>
