@@ -184,6 +184,16 @@ __device__ __forceinline__ void store4(float* p, float4 v) {
   *reinterpret_cast<float4*>(p) = v;
 }
 
+// The sum, in order j = 0 .. C-1, of the float4s at src + j * stride (the C blocks' partials).
+__device__ __forceinline__ float4 sum_in_order(const float* src, int C, int stride) {
+  float4 sum = load4(src);
+  for (int j = 1; j < C; ++j) {
+    const float4 p = load4(src + j * stride);
+    sum.x += p.x, sum.y += p.y, sum.z += p.z, sum.w += p.w;
+  }
+  return sum;
+}
+
 __global__ void __launch_bounds__(persistent::kMaxThreads, 1)
     lstm_persistent_forward_kernel(const LaunchShape s, const DirectionPair pair) {
   extern __shared__ float4 smem4[];
@@ -354,12 +364,8 @@ __global__ void __launch_bounds__(persistent::kMaxThreads, 1)
     float da[4][4];
     if (owns_cell) {
       if (step + 1 < T) {  // dh_prev of step + 1: the blocks' partials in order 0..C-1
-        const float* src = recv + ((step + 1) & 1) * recv_size + u * P + row0;
-        float4 sum = load4(src);
-        for (int j = 1; j < s.C; ++j) {
-          const float4 p = load4(src + j * s.units * P);
-          sum.x += p.x, sum.y += p.y, sum.z += p.z, sum.w += p.w;
-        }
+        const float4 sum =
+            sum_in_order(recv + ((step + 1) & 1) * recv_size + u * P + row0, s.C, s.units * P);
         dh[0] = sum.x, dh[1] = sum.y, dh[2] = sum.z, dh[3] = sum.w;
       }
 #pragma unroll
@@ -424,12 +430,7 @@ __global__ void __launch_bounds__(persistent::kMaxThreads, 1)
   }
   // The gradients reaching the initial state (recv[0] was filled in step 0).
   if (owns_cell && d.dh_first) {
-    const float* src = recv + u * P + row0;
-    float4 sum = load4(src);
-    for (int j = 1; j < s.C; ++j) {
-      const float4 p = load4(src + j * s.units * P);
-      sum.x += p.x, sum.y += p.y, sum.z += p.z, sum.w += p.w;
-    }
+    const float4 sum = sum_in_order(recv + u * P + row0, s.C, s.units * P);
     const float v[4] = {sum.x, sum.y, sum.z, sum.w};
 #pragma unroll
     for (int r = 0; r < 4; ++r) {
