@@ -1,0 +1,128 @@
+#!/usr/bin/env bash
+# Tests of scripts/device-check.sh on a machine without a GPU (ctest: device_check.*), so that a
+# broken stage is found here and not in a lent GPU's 15 minutes.
+#   tests/device_check_test.sh CASE BUILD_DIR
+# CASE:
+#   dry_run          --dry-run exits 0; prints the stage plan, budgets summing to at most 540 s;
+#                    $OUT holds summary.md and device-check.tar.gz only (the device tool's rules);
+#                    with CUDA binaries, every *_cuda_test is in the summary and its tests failed
+#                    for the missing device (CURNN_REQUIRE_GPU=1), none skipped.
+#   sanitizer_unavailable  a compute-sanitizer that refuses the device: "sanitizer unavailable"
+#                    once, no sanitizer job, exit 0.
+#   sanitizer_timeout_and_errors  one binary's sanitizer job hangs, another's finds errors: the
+#                    first is a "timeout" (not a failure), the second fails the run (exit 1).
+#   cut_off          a run killed after its first stage still leaves summary.md (saying which
+#                    stages did not run) and the tarball in $OUT.
+#   budget_spent     a total budget too small for the tests: they are "not started", not passed.
+#   no_gpu           a real run without a GPU: exit 2, summary.md says so.
+#   bad_arguments    an unknown option or stage: exit 2 and a message naming it.
+# Cases that need CUDA test binaries exit 77 (skipped) in a CPU-only build.
+set -uo pipefail
+case_name=${1:?usage: device_check_test.sh CASE BUILD_DIR}
+build=$(cd "${2:?usage: device_check_test.sh CASE BUILD_DIR}" && pwd)
+repo=$(cd "$(dirname "$0")/.." && pwd)
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+fail() { echo "FAIL: $*" >&2; exit 1; }
+expect_in() {  # expect_in FILE TEXT
+  grep -qF -- "$2" "$1" || { echo "---- $1:" >&2; cat "$1" >&2; fail "$1 does not contain '$2'"; }
+}
+expect_not_in() {
+  ! grep -qF -- "$2" "$1" || { echo "---- $1:" >&2; cat "$1" >&2; fail "$1 contains '$2'"; }
+}
+check() {  # check EXPECTED_RC ARGS...: runs the dry run, output in $tmp/log, results in $tmp/out
+  local want=$1; shift
+  bash "$repo/scripts/device-check.sh" "$@" > "$tmp/log" 2>&1
+  local rc=$?
+  ((rc == want)) || { cat "$tmp/log" >&2; fail "device-check.sh $* exited $rc, expected $want"; }
+}
+cuda_binaries() { ls "$build"/bin/*_cuda_test 2> /dev/null; }
+need_cuda() { [[ -n $(cuda_binaries) ]] || { echo "no CUDA test binaries in $build: skipped"; exit 77; }; }
+dry=(--dry-run --build-dir "$build" --out "$tmp/out")
+
+case $case_name in
+  dry_run)
+    check 0 "${dry[@]}"
+    expect_in "$tmp/log" "stage plan"
+    sum=$(awk '$1 == "sum" { print $2 }' "$tmp/log")
+    [[ -n $sum ]] && ((sum <= 540)) || fail "the plan's budgets sum to '$sum' s, not at most 540"
+    for s in env tests smoke sanitizers bench baseline; do
+      grep -qE "^  $s +[0-9]+ s" "$tmp/log" || fail "stage $s missing from the plan"
+    done
+    [[ $(ls "$tmp/out" | sort | tr '\n' ' ') == "device-check.tar.gz summary.md " ]] ||
+      fail "\$OUT holds $(ls "$tmp/out" | tr '\n' ' ')"
+    expect_in "$tmp/out/summary.md" "# device-check: DRY RUN OK"
+    tar -tzf "$tmp/out/device-check.tar.gz" > "$tmp/tarred" && grep -qx "logs/env.txt" "$tmp/tarred" ||
+      fail "no logs/env.txt in the tarball"
+    if [[ -n $(cuda_binaries) ]]; then
+      for t in $(cuda_binaries); do expect_in "$tmp/out/summary.md" "| $(basename "$t") |"; done
+      expect_in "$tmp/out/summary.md" "forbids skipping GPU tests"
+      grep -qE '^Total: [1-9][0-9]* CUDA tests listed, 0 passed, [1-9][0-9]* failed, 0 skipped, 0 not run' \
+        "$tmp/out/summary.md" || fail "the dry run's CUDA tests did not all fail for the missing device"
+      expect_in "$tmp/out/summary.md" "| memcheck | "
+    fi
+    ;;
+  sanitizer_unavailable)
+    need_cuda
+    DEVICE_CHECK_FAKE_SANITIZER=unsupported check 0 "${dry[@]}" --only sanitizers
+    expect_in "$tmp/out/summary.md" "**sanitizer unavailable**: Error: Device not supported"
+    expect_not_in "$tmp/out/summary.md" "| memcheck |"
+    ;;
+  sanitizer_timeout_and_errors)
+    need_cuda
+    hang=$(basename "$(cuda_binaries | head -1)")
+    errors=$(basename "$(cuda_binaries | sed -n 2p)")
+    DEVICE_CHECK_FAKE_SANITIZER="hang:$hang,errors:$errors" DEVICE_CHECK_SANITIZER_CAP=3 \
+      check 1 "${dry[@]}" --only sanitizers
+    grep -qE "^\| memcheck \| $hang \| timeout after [0-9]+ s \(0 of [0-9]+ tests finished, no error in them\)" \
+      "$tmp/out/summary.md" || { cat "$tmp/out/summary.md"; fail "$hang's timeout not reported as one"; }
+    grep -qE "^\| memcheck \| $errors \| ERRORS: ERROR SUMMARY: 1 error" "$tmp/out/summary.md" ||
+      { cat "$tmp/out/summary.md"; fail "$errors's errors not reported"; }
+    expect_in "$tmp/out/summary.md" "memcheck found errors in $errors"
+    expect_in "$tmp/out/summary.md" "Invalid __global__ write of size 4 bytes (fake)"
+    expect_not_in <(head -1 "$tmp/out/summary.md") "$hang"
+    ;;
+  cut_off)
+    # The run in its own process group, killed (as the device tool's limit would) once the first
+    # stage has written its summary.
+    setsid bash "$repo/scripts/device-check.sh" "${dry[@]}" > "$tmp/log" 2>&1 &
+    pid=$!
+    for _ in $(seq 600); do
+      grep -q "stage env done" "$tmp/log" && break
+      sleep 0.1
+    done
+    kill -9 -- -"$pid" 2> /dev/null
+    wait "$pid" 2> /dev/null
+    grep -q "stage env done" "$tmp/log" || { cat "$tmp/log"; fail "the env stage did not finish"; }
+    expect_in "$tmp/out/summary.md" "Written after stage env; not run yet: tests, smoke, sanitizers"
+    expect_in "$tmp/out/summary.md" "gpu: NVIDIA H200 (fake: dry run)"
+    tar -tzf "$tmp/out/device-check.tar.gz" > "$tmp/tarred" && grep -qx "logs/env.txt" "$tmp/tarred" ||
+      fail "no tarball after the first stage"
+    ;;
+  budget_spent)
+    need_cuda
+    DEVICE_CHECK_BUDGET=16 check 1 "${dry[@]}" --only tests
+    expect_in "$tmp/out/summary.md" "the stage budgets sum to 180 s, over the 16 s limit"
+    for t in $(cuda_binaries); do
+      grep -qE "^\| $(basename "$t") \| \| \| \| [0-9]+ \| \| not started: the budget was spent \|" \
+        "$tmp/out/summary.md" || { cat "$tmp/out/summary.md"; fail "$(basename "$t") not reported as not started"; }
+    done
+    ;;
+  no_gpu)
+    if command -v nvidia-smi > /dev/null && nvidia-smi -L > /dev/null 2>&1; then
+      echo "this machine has a GPU: skipped"; exit 77
+    fi
+    check 2 --build-dir "$build" --out "$tmp/out"
+    expect_in "$tmp/out/summary.md" "# device-check: NO GPU"
+    ;;
+  bad_arguments)
+    check 2 --bogus
+    expect_in "$tmp/log" "unknown argument '--bogus'"
+    check 2 --dry-run --only tests,sanitiser
+    expect_in "$tmp/log" "--only: unknown stage 'sanitiser'"
+    check 2 --build-dir "$tmp/nowhere"
+    expect_in "$tmp/log" "no bin/ folder"
+    ;;
+  *) fail "unknown case $case_name" ;;
+esac
+echo "PASS: $case_name"
