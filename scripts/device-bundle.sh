@@ -49,7 +49,7 @@ rm -rf .carry/bin .carry/lib
 git rev-parse HEAD > .carry/COMMIT
 git status --porcelain | grep -q . && echo "dirty" >> .carry/COMMIT || true
 {
-  echo "$(nvcc --version | tail -1) on $(hostname), $(date -u +%Y-%m-%dT%H:%MZ)"
+  echo "$(nvcc --version | grep -o "release [0-9.]*, V[0-9.]*") on $(hostname), $(date -u +%Y-%m-%dT%H:%MZ)"
   echo "cmake ${options[*]}"
 } > .carry/BUILD_INFO
 size=$(du -sbL .carry | cut -f1)

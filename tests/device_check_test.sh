@@ -85,7 +85,7 @@ case $case_name in
   cut_off)
     # The run in its own process group, killed (as the device tool's limit would) once the first
     # stage has written its summary.
-    setsid bash "$repo/scripts/device-check.sh" "${dry[@]}" > "$tmp/log" 2>&1 &
+    TMPDIR=$tmp setsid bash "$repo/scripts/device-check.sh" "${dry[@]}" > "$tmp/log" 2>&1 &
     pid=$!
     for _ in $(seq 600); do
       grep -q "stage env done" "$tmp/log" && break
