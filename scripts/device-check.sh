@@ -15,8 +15,9 @@
 #               errors on purpose are left out; a timeout is reported as "timeout", not a failure
 #   bench       the CUDA kernel benchmarks and bench/ptb_train_bench (its cuda_* cases)
 #   baseline    PyTorch/cuDNN at the experiments' shapes (bench/pytorch_baseline.py)
-#   apps        only with --apps, with its own budget (DEVICE_CHECK_APPS_BUDGET, default 600 s):
-#               scripts/reproduce.sh --full on the carried data (.carry/data)
+#   apps        only with --apps, with its own budget (DEVICE_CHECK_APPS_BUDGET, default 500 s):
+#               scripts/reproduce.sh --full on the carried data (.carry/data); beside the other
+#               stages that is more than one `run` holds: `--apps --only apps` is a call of its own
 # Output in $OUT (default out/device-check), at most 8 files: summary.md, rewritten after every
 # stage (a run cut off by its limit still returns what it learned), and device-check.tar.gz
 # with every log; with --apps also apps-report.tar.gz (the report, plots and logs).
@@ -69,10 +70,10 @@ stage_table=(
   "bench:75:CUDA kernel benchmarks and bench/ptb_train_bench (cuda_*)"
   "baseline:70:PyTorch/cuDNN baseline (bench/pytorch_baseline.py)"
 )
-((with_apps)) && stage_table+=("apps:${DEVICE_CHECK_APPS_BUDGET:-600}:scripts/reproduce.sh --full on .carry/data")
+((with_apps)) && stage_table+=("apps:${DEVICE_CHECK_APPS_BUDGET:-500}:scripts/reproduce.sh --full on .carry/data")
 stage_table+=("wrapup:15:summary.md and device-check.tar.gz")
 TOTAL=${DEVICE_CHECK_BUDGET:-540}
-((with_apps)) && TOTAL=$((TOTAL + ${DEVICE_CHECK_APPS_BUDGET:-600}))
+((with_apps)) && TOTAL=$((TOTAL + ${DEVICE_CHECK_APPS_BUDGET:-500}))
 known_stages=" env tests smoke sanitizers bench baseline apps "
 for s in ${only//,/ }; do
   [[ $known_stages == *" $s "* ]] || die "--only: unknown stage '$s' (stages:$known_stages)"
@@ -133,6 +134,10 @@ echo "device-check$( ((dry)) && echo ' --dry-run'): stage plan (total limit $TOT
 awk -F'\t' 'NR > 1 { printf "  %-11s %4d s  %s\n", $1, $2, $3 }' "$state/plan.tsv"
 echo "  sum         $plan_sum s"
 ((plan_sum <= TOTAL)) || problem "the stage budgets sum to $plan_sum s, over the $TOTAL s limit"
+if ((plan_sum > 585)); then  # one device `run` command ends after 600 s
+  msg="the plan needs $plan_sum s, more than one device run (600 s) holds: run --only apps on its own"
+  if ((dry)); then problem "$msg"; else echo "device-check: WARNING: $msg"; fi
+fi
 
 report() {  # summary.md from what the stages left in $work (scripts/device_check_report.py)
   local args=(summary "$work" --out "$out/summary.md")

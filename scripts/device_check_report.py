@@ -70,7 +70,7 @@ def message_of(body):
         if line in ("Skipped", "Failed") or line.endswith(": Skipped"):
             continue
         kept.append(line)
-        if len(kept) == 3:
+        if len(kept) == 4:
             break
     return short(" | ".join(kept))
 
@@ -194,6 +194,8 @@ class Summary:
                 note.append(f"stopped in {g.unfinished}")
             for t, msg in g.failed.items():
                 fails.append(f"- `{t}` ({name}): {msg}")
+            if g.unfinished:
+                fails.append(f"- `{g.unfinished}` ({name}): did not finish ({rc_text(rc, secs)})")
             for t, msg in g.skipped.items():
                 skips.append(f"- `{t}` ({name}): {msg}")
             totals["passed"] += len(g.passed)
@@ -217,6 +219,10 @@ class Summary:
             for t, msg in g.skipped.items():
                 if NO_DEVICE_TEXT in msg:
                     self.failures.append(f"{t} skipped for lack of a device")
+        seen = [line for name in order for line in read(os.path.join(d, name + ".log")).splitlines()
+                if line.startswith("[    device] ")]
+        if seen:  # tests/core_cuda_test.cpp prints the device as the CUDA runtime describes it
+            self.emit("Device: " + seen[0][len("[    device] "):], "")
         self.emit("| binary | passed | failed | skipped | not run | s | note |",
                   "|---|---|---|---|---|---|---|", *rows, "")
         self.emit(f"Total: {totals['listed']} CUDA tests listed, {totals['passed']} passed, "
@@ -292,11 +298,18 @@ class Summary:
         elif rc is not None and rc != 0:
             self.failures.append(f"the full runs failed ({rc_text(rc)})")
 
-    def sanitizers(self):
-        d = self.log("sanitizers")
+    def section(self, folder, title):
+        """The stage's log folder, its heading emitted; None where the stage has not run."""
+        d = self.log(folder)
         if not os.path.isdir(d):
+            return None
+        self.emit(f"## {title}", "")
+        return d
+
+    def sanitizers(self):
+        d = self.section("sanitizers", "compute-sanitizer")
+        if d is None:
             return
-        self.emit("## compute-sanitizer", "")
         why = read(os.path.join(d, "unavailable")).strip()
         probe = os.path.join(d, "probe.log")
         if os.path.exists(probe):
@@ -341,10 +354,9 @@ class Summary:
         self.stage_results["sanitizers"] = ", ".join(f"{v} {k}" for k, v in counts.items() if v)
 
     def bench(self):
-        d = self.log("bench")
-        if not os.path.isdir(d):
+        d = self.section("bench", "Benchmarks (CUDA kernels; `ptb_train_bench` cuda_*)")
+        if d is None:
             return
-        self.emit("## Benchmarks (CUDA kernels; `ptb_train_bench` cuda_*)", "")
         none = read(os.path.join(d, "none")).strip()
         if none:
             self.emit(none + ": nothing run.", "")

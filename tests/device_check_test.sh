@@ -15,6 +15,10 @@
 #                    stages did not run) and the tarball in $OUT.
 #   budget_spent     a total budget too small for the tests: they are "not started", not passed.
 #   no_gpu           a real run without a GPU: exit 2, summary.md says so.
+#   report_gpu_run   scripts/device_check_report.py on the logs of made-up GPU runs (what a dry
+#                    run cannot show): a failed test named with its message, a crash named with
+#                    its test, a timeout "incomplete" (exit 3) and not a failure, a sanitizer
+#                    timeout not a failure, a benchmark error a failure, all passing "PASSED".
 #   bad_arguments    an unknown option or stage: exit 2 and a message naming it.
 # Cases that need CUDA test binaries exit 77 (skipped) in a CPU-only build.
 set -uo pipefail
@@ -23,13 +27,8 @@ build=$(cd "${2:?usage: device_check_test.sh CASE BUILD_DIR}" && pwd)
 repo=$(cd "$(dirname "$0")/.." && pwd)
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
-fail() { echo "FAIL: $*" >&2; exit 1; }
-expect_in() {  # expect_in FILE TEXT
-  grep -qF -- "$2" "$1" || { echo "---- $1:" >&2; cat "$1" >&2; fail "$1 does not contain '$2'"; }
-}
-expect_not_in() {
-  ! grep -qF -- "$2" "$1" || { echo "---- $1:" >&2; cat "$1" >&2; fail "$1 contains '$2'"; }
-}
+# shellcheck source=support/script_test.sh
+source "$repo/tests/support/script_test.sh"
 check() {  # check EXPECTED_RC ARGS...: runs the dry run, output in $tmp/log, results in $tmp/out
   local want=$1; shift
   bash "$repo/scripts/device-check.sh" "$@" > "$tmp/log" 2>&1
@@ -114,6 +113,67 @@ case $case_name in
     fi
     check 2 --build-dir "$build" --out "$tmp/out"
     expect_in "$tmp/out/summary.md" "# device-check: NO GPU"
+    ;;
+  report_gpu_run)
+    w=$tmp/work
+    mkdir -p "$w/state" "$w/logs/tests" "$w/logs/sanitizers" "$w/logs/bench"
+    printf 'stage\tbudget_s\twhat\nenv\t15\t-\ntests\t150\t-\nsanitizers\t140\t-\nbench\t75\t-\n' > "$w/state/plan.tsv"
+    printf 'env\t15\t0\t1\ntests\t150\t1\t90\n' > "$w/state/stages.tsv"
+    touch "$w/state/tests.started"
+    echo "gpu: NVIDIA H200, 580.00, 143771 MiB" > "$w/logs/env.txt"
+    gtest_run() {  # gtest_run NAME RC LINES...: a test binary's log, list, exit status and time
+      local name=$1 rc=$2; shift 2
+      printf '%s\n' "$@" > "$w/logs/tests/$name.log"
+      printf '%s\n' "$@" | sed -n 's/^\[ RUN      \] //p' > "$w/logs/tests/$name.list"
+      echo "$rc" > "$w/logs/tests/$name.rc"; echo "3 150" > "$w/logs/tests/$name.time"
+      echo "$name" >> "$w/logs/tests/order.txt"
+    }
+    summary() { python3 "$repo/scripts/device_check_report.py" summary "$w" --out "$tmp/summary.md" --final > "$tmp/verdict"; }
+    gtest_run a_cuda_test 0 "[ RUN      ] A.One" "[       OK ] A.One (5 ms)" "[ RUN      ] A.Two" \
+      "[    device] NVIDIA H200 (fake), 132 SMs" "[       OK ] A.Two (7 ms)"
+    summary || fail "a passing run: exit $?"
+    expect_in "$tmp/verdict" "PASSED"
+    expect_in "$tmp/summary.md" "Device: NVIDIA H200 (fake), 132 SMs"
+    # A sanitizer timeout is not a failure; clean memcheck is reported with its summary line.
+    printf 'memcheck a_cuda_test\nracecheck a_cuda_test\n' > "$w/logs/sanitizers/jobs.txt"
+    printf '%s\n' "[ RUN      ] A.One" "[       OK ] A.One (50 ms)" "[ RUN      ] A.Two" "[       OK ] A.Two (60 ms)" \
+      "========= ERROR SUMMARY: 0 errors" > "$w/logs/sanitizers/memcheck.a_cuda_test.log"
+    echo 0 > "$w/logs/sanitizers/memcheck.a_cuda_test.log.rc"
+    printf '%s\n' "[ RUN      ] A.One" "[       OK ] A.One (50 ms)" "[ RUN      ] A.Two" > "$w/logs/sanitizers/racecheck.a_cuda_test.log"
+    echo 124 > "$w/logs/sanitizers/racecheck.a_cuda_test.log.rc"; echo "60 60" > "$w/logs/sanitizers/racecheck.a_cuda_test.log.time"
+    echo '*Cuda*:-X.Y' | tee "$w/logs/sanitizers/memcheck.a_cuda_test.log.filter" > "$w/logs/sanitizers/racecheck.a_cuda_test.log.filter"
+    summary || fail "a sanitizer timeout failed the run: exit $?"
+    expect_in "$tmp/summary.md" "| memcheck | a_cuda_test | ERROR SUMMARY: 0 errors (2 of 2 tests) |"
+    expect_in "$tmp/summary.md" "| racecheck | a_cuda_test | timeout after 60 s (1 of 2 tests finished, no error in them) |"
+    # A test binary cut off by its time limit: incomplete (exit 3), its running test named.
+    gtest_run d_cuda_test 124 "[ RUN      ] D.One" "[       OK ] D.One (5 ms)" "[ RUN      ] D.Two"
+    summary; rc=$?
+    ((rc == 3)) || fail "a timed-out test binary: exit $rc, expected 3 (incomplete)"
+    expect_in "$tmp/verdict" "INCOMPLETE: d_cuda_test: timeout after 3 s in D.Two"
+    # A failed test and a crash: failures (exit 1), each named; a skip is listed with its reason.
+    gtest_run b_cuda_test 1 "[ RUN      ] B.One" "[       OK ] B.One (5 ms)" "[ RUN      ] B.Two" \
+      "/src/tests/b_cuda_test.cpp:12: Failure" "Expected equality of these values:" "  got" "    Which is: 3" \
+      "[  FAILED  ] B.Two (1 ms)" "[ RUN      ] B.Three" "/src/tests/b_cuda_test.cpp:30: Skipped" \
+      "needs data" "[  SKIPPED ] B.Three (0 ms)"
+    gtest_run c_cuda_test 139 "[ RUN      ] C.One" "[       OK ] C.One (5 ms)" "[ RUN      ] C.Two"
+    summary; rc=$?
+    ((rc == 1)) || fail "a failed and a crashed test: exit $rc, expected 1"
+    expect_in "$tmp/verdict" "FAILED: 1 CUDA test(s) failed in b_cuda_test; c_cuda_test crashed in C.Two (killed by signal 11)"
+    expect_in "$tmp/summary.md" '- `B.Two` (b_cuda_test): b_cuda_test.cpp:12: Failure | Expected equality of these values: | got'
+    expect_in "$tmp/summary.md" '- `B.Three` (b_cuda_test): needs data'
+    expect_in "$tmp/summary.md" "Total: 9 CUDA tests listed, 5 passed, 1 failed, 1 skipped, 2 not run."
+    # A benchmark that reports an error is a failure.
+    echo x_cuda_bench > "$w/logs/bench/jobs.txt"
+    printf '%s\n' BM_A/1 BM_A/2 > "$w/logs/bench/x_cuda_bench.list"
+    echo 0 > "$w/logs/bench/x_cuda_bench.rc"
+    echo '{"benchmarks": [{"name": "BM_A/1", "run_type": "iteration", "real_time": 5.0},
+      {"name": "BM_A/2", "run_type": "iteration", "error_occurred": true,
+       "error_message": "CUDA error: an illegal memory access"}]}' > "$w/logs/bench/x_cuda_bench.json"
+    printf '%s\n' "BM_A/1  5.0 us  5.0 us  1000" "BM_A/2  ERROR OCCURRED: 'CUDA error: an illegal memory access'" \
+      > "$w/logs/bench/x_cuda_bench.txt"
+    summary
+    expect_in "$tmp/summary.md" "benchmark BM_A/2: CUDA error: an illegal memory access"
+    expect_in "$tmp/summary.md" "BM_A/1  5.0 us"
     ;;
   bad_arguments)
     check 2 --bogus

@@ -13,7 +13,8 @@ set -uo pipefail
 bin=${1:?usage: require_gpu_test.sh BIN_DIR}
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
-fail() { echo "FAIL: $*" >&2; exit 1; }
+# shellcheck source=support/script_test.sh
+source "$(dirname "$0")/support/script_test.sh"
 filter='*Cuda*'
 binaries=("$bin"/*_cuda_test)
 [[ -x ${binaries[0]} ]] || fail "no *_cuda_test binaries in $bin"
