@@ -70,7 +70,8 @@ stage_table=(
   "bench:75:CUDA kernel benchmarks and bench/ptb_train_bench (cuda_*)"
   "baseline:70:PyTorch/cuDNN baseline (bench/pytorch_baseline.py)"
 )
-((with_apps)) && stage_table+=("apps:${DEVICE_CHECK_APPS_BUDGET:-500}:scripts/reproduce.sh --full on .carry/data")
+((with_apps)) &&
+  stage_table+=("apps:${DEVICE_CHECK_APPS_BUDGET:-500}:scripts/reproduce.sh --full on .carry/data")
 stage_table+=("wrapup:15:summary.md and device-check.tar.gz")
 TOTAL=${DEVICE_CHECK_BUDGET:-540}
 ((with_apps)) && TOTAL=$((TOTAL + ${DEVICE_CHECK_APPS_BUDGET:-500}))
@@ -81,7 +82,10 @@ done
 if ((help)); then
   sed -n '2,/^set -uo/p' "$0" | sed '$d' | sed 's/^# \{0,1\}//'
   echo; echo "Stage budgets (s):"
-  for row in "${stage_table[@]}"; do IFS=: read -r n b _ <<< "$row"; printf '  %-11s %4d\n' "$n" "$b"; done
+  for row in "${stage_table[@]}"; do
+    IFS=: read -r n b _ <<< "$row"
+    printf '  %-11s %4d\n' "$n" "$b"
+  done
   exit 0
 fi
 selected() { [[ -z $only || $1 == env || $1 == wrapup || ",$only," == *",$1,"* ]]; }
@@ -100,7 +104,7 @@ BENCH_FIRST=(ptb_train_bench w2v_train_cuda_bench bilstm_cuda_bench nce_cuda_ben
 SAN_CAP=${DEVICE_CHECK_SANITIZER_CAP:-60}
 BENCH_CAP=30
 
-# ---- where things go -------------------------------------------------------------------------------
+# ---- where things go -----------------------------------------------------------------------------
 mkdir -p "$out" || die "cannot create $out"
 out=$(cd "$out" && pwd)
 work=$(mktemp -d "${TMPDIR:-/tmp}/device-check.XXXXXX")
@@ -135,14 +139,16 @@ awk -F'\t' 'NR > 1 { printf "  %-11s %4d s  %s\n", $1, $2, $3 }' "$state/plan.ts
 echo "  sum         $plan_sum s"
 ((plan_sum <= TOTAL)) || problem "the stage budgets sum to $plan_sum s, over the $TOTAL s limit"
 if ((plan_sum > 585)); then  # one device `run` command ends after 600 s
-  msg="the plan needs $plan_sum s, more than one device run (600 s) holds: run --only apps on its own"
+  msg="the plan needs $plan_sum s, more than one device run (600 s) holds:"
+  msg+=" run --only apps on its own"
   if ((dry)); then problem "$msg"; else echo "device-check: WARNING: $msg"; fi
 fi
 
 report() {  # summary.md from what the stages left in $work (scripts/device_check_report.py)
   local args=(summary "$work" --out "$out/summary.md")
   ((dry)) && args+=(--dry-run)
-  python3 scripts/device_check_report.py "${args[@]}" "$@" > "$state/verdict.txt" 2> "$state/report.err"
+  python3 scripts/device_check_report.py "${args[@]}" "$@" > "$state/verdict.txt" \
+    2> "$state/report.err"
   local rc=$?
   if ((rc > 3)) || [[ ! -s $out/summary.md ]]; then
     # The report script failed: keep the raw facts in summary.md rather than nothing.
@@ -158,10 +164,11 @@ pack() {  # every log into one tarball ($OUT holds at most 8 files); big logs cu
     { head -c 1M "$f"; printf '\n[... cut by device-check ...]\n'; tail -c 1M "$f"; } > "$f.cut"
     mv "$f.cut" "$f"
   done
-  tar -C "$work" -czf "$work/device-check.tar.gz" logs state && mv -f "$work/device-check.tar.gz" "$out/"
+  tar -C "$work" -czf "$work/device-check.tar.gz" logs state &&
+    mv -f "$work/device-check.tar.gz" "$out/"
 }
 
-# ---- running a stage -------------------------------------------------------------------------------
+# ---- running a stage -----------------------------------------------------------------------------
 cum=0
 run_stage() {
   local name=$1 budget=$2 s
@@ -171,7 +178,8 @@ run_stage() {
   local hard=$((t0 + TOTAL - 15))  # the wrap-up's 15 s are never lent
   ((stage_deadline > hard)) && stage_deadline=$hard
   echo
-  say "==== stage $name: budget $budget s, $(left) s until its deadline, $((t0 + TOTAL - $(date +%s))) s left in all"
+  say "==== stage $name: budget $budget s, $(left) s until its deadline," \
+    "$((t0 + TOTAL - $(date +%s))) s left in all"
   s=$(date +%s)
   declare -F "stage_$name" > /dev/null || problem "no function stage_$name for stage $name"
   # The stage's stderr is kept: bash's own errors in it (a misspelt command, a bad redirection,
@@ -181,12 +189,13 @@ run_stage() {
   grep -E "device-check.sh: line [0-9]+: " "$logs/stage.$name.err" | while read -r line; do
     problem "bash error in stage $name: ${line#*device-check.sh: }"
   done
-  printf '%s\t%s\t%s\t%s\n' "$name" "$budget" "$((s - t0))" "$(($(date +%s) - s))" >> "$state/stages.tsv"
+  printf '%s\t%s\t%s\t%s\n' "$name" "$budget" "$((s - t0))" "$(($(date +%s) - s))" \
+    >> "$state/stages.tsv"
   report; pack
   say "stage $name done in $(($(date +%s) - s)) s: $(head -1 "$state/verdict.txt")"
 }
 
-# ---- env -------------------------------------------------------------------------------------------
+# ---- env -----------------------------------------------------------------------------------------
 bin="" build_root=""
 stage_env() {
   if ! command -v nvidia-smi > /dev/null 2>&1; then
@@ -198,20 +207,25 @@ stage_env() {
   fi
   find_build || return
   local commit
-  commit=$({ tr '\n' ' ' < "$build_root/COMMIT"; } 2> /dev/null || git rev-parse HEAD 2> /dev/null || echo "${CURNN_COMMIT:-unknown}")
+  commit=$({ tr '\n' ' ' < "$build_root/COMMIT"; } 2> /dev/null ||
+    git rev-parse HEAD 2> /dev/null || echo "${CURNN_COMMIT:-unknown}")
   export CURNN_COMMIT=$commit  # the reports of reproduce.sh name the carried build's commit
   {
     echo "date: $(date -u +%Y-%m-%dT%H:%M:%SZ)"
     echo "commit: $commit"
-    echo "mode: $( ((dry)) && echo 'DRY RUN (fake nvidia-smi and compute-sanitizer; no GPU)' || echo 'GPU run')"
-    echo "host: $(nproc) cores, $(awk '/MemTotal/ { printf "%.0f GiB", $2 / 1048576 }' /proc/meminfo)"
+    if ((dry)); then echo "mode: DRY RUN (fake nvidia-smi and compute-sanitizer; no GPU)"
+    else echo "mode: GPU run"; fi
+    echo "host: $(nproc) cores," \
+      "$(awk '/MemTotal/ { printf "%.0f GiB", $2 / 1048576 }' /proc/meminfo)"
     echo "gpu: $(smi --query-gpu=name,driver_version,memory.total --format=csv,noheader)"
-    echo "gpu compute capability, max SM clock: $(smi --query-gpu=compute_cap,clocks.max.sm --format=csv,noheader)"
+    echo "gpu compute capability, max SM clock:" \
+      "$(smi --query-gpu=compute_cap,clocks.max.sm --format=csv,noheader)"
     echo "driver's CUDA: $(smi | grep -o 'CUDA Version: [0-9.]*' | head -1)"
     echo "build: $bin"
     sed 's/^/build info: /' "$build_root/BUILD_INFO" 2> /dev/null
-    echo "nvcc here: $( (command -v nvcc > /dev/null && nvcc --version | tail -2 | tr '\n' ' ') || echo none)"
-    echo "compute-sanitizer: $( (s=$(find_sanitizer) && "$s" --version 2>&1 | grep -i version | head -1) || echo none)"
+    echo "nvcc here: $( (command -v nvcc > /dev/null && nvcc --version | grep release) || echo no)"
+    echo "compute-sanitizer:" \
+      "$( (s=$(find_sanitizer) && "$s" --version 2>&1 | grep -i version | head -1) || echo none)"
     echo "python3: $(python3 --version 2>&1)"
   } > "$logs/env.txt"
   cat "$logs/env.txt"
@@ -222,14 +236,16 @@ stage_env() {
     "$(ls "$bin"/*_bench | head -1)" "$(ls "$bin"/curnn-* | head -1)"; do
     [[ -f $f ]] && kinds+=("$f")
   done 2> /dev/null
-  ((${#kinds[@]})) && ldd "${kinds[@]}" 2> /dev/null | grep "not found" | sort -u > "$logs/missing-libs.txt"
+  ((${#kinds[@]})) &&
+    ldd "${kinds[@]}" 2> /dev/null | grep "not found" | sort -u > "$logs/missing-libs.txt"
   if [[ -s $logs/missing-libs.txt ]]; then
     say "missing shared libraries:"; cat "$logs/missing-libs.txt"
     ((dry)) && problem "missing shared libraries: $(tr -s ' \t\n' ' ' < "$logs/missing-libs.txt")"
   fi
 }
 
-smi() {  # nvidia-smi ARGS: its first lines; a dry run reports a query the fake (and the real one) rejects
+# smi ARGS: nvidia-smi's first lines; a dry run reports a query the fake (and the real one) rejects.
+smi() {
   local text rc
   text=$(nvidia-smi "$@" 2>&1); rc=$?
   ((rc == 0)) || { ((dry)) && problem "nvidia-smi $* fails: $(head -1 <<< "$text")"; }
@@ -259,8 +275,15 @@ find_build() {
   elif [[ -f .carry/build.tar.gz ]]; then
     # A dry run unpacks a copy (the carried folder stays as it is); the GPU run unpacks in place.
     build_root=$repo/.carry
-    ((dry)) && build_root=$work/carry && mkdir -p "$build_root" && cp .carry/COMMIT .carry/BUILD_INFO "$build_root/" 2> /dev/null
-    tar -C "$build_root" -xzf .carry/build.tar.gz || { problem "cannot unpack .carry/build.tar.gz"; echo "cannot unpack .carry/build.tar.gz" > "$state/no_build"; return 1; }
+    if ((dry)); then
+      build_root=$work/carry
+      mkdir -p "$build_root" && cp .carry/COMMIT .carry/BUILD_INFO "$build_root/" 2> /dev/null
+    fi
+    if ! tar -C "$build_root" -xzf .carry/build.tar.gz; then
+      problem "cannot unpack .carry/build.tar.gz"
+      echo "cannot unpack .carry/build.tar.gz" > "$state/no_build"
+      return 1
+    fi
     export LD_LIBRARY_PATH="$build_root/lib${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
   elif ((dry)) && [[ -d build/bin ]]; then
     build_root=$repo/build
@@ -273,9 +296,13 @@ find_build() {
     say "no carried build (.carry/build.tar.gz): building for sm_90 here (takes minutes)"
     export PATH="$PATH:/usr/local/cuda/bin"
     build_root=$repo/build-device
-    timeout "$(cap 400)" bash -c 'cmake -S . -B build-device -G Ninja -DCMAKE_BUILD_TYPE=Release \
-      -DCMAKE_CUDA_ARCHITECTURES=90 -DCURNN_USE_BLAS=OFF && cmake --build build-device -j"$(nproc)"' \
-      > "$logs/build.log" 2>&1 || { tail -30 "$logs/build.log"; echo "the build here failed" > "$state/no_build"; return 1; }
+    if ! timeout "$(cap 400)" bash -c 'cmake -S . -B build-device -G Ninja \
+      -DCMAKE_BUILD_TYPE=Release -DCMAKE_CUDA_ARCHITECTURES=90 -DCURNN_USE_BLAS=OFF &&
+      cmake --build build-device -j"$(nproc)"' > "$logs/build.log" 2>&1; then
+      tail -30 "$logs/build.log"
+      echo "the build here failed" > "$state/no_build"
+      return 1
+    fi
   fi
   bin=$build_root/bin
   say "executables: $bin ($(ls "$bin" | wc -l) files)"
@@ -286,16 +313,20 @@ find_build() {
   # CUDA 13 libraries from the Python wheels (PyTorch's), if the toolkit's are not on the path.
   local have_cublas=0
   ldconfig -p 2> /dev/null | grep -q libcublas.so.13 && have_cublas=1
-  for d in ${LD_LIBRARY_PATH//:/ }; do compgen -G "$d/libcublas.so.13*" > /dev/null && have_cublas=1; done
+  for d in ${LD_LIBRARY_PATH//:/ }; do
+    compgen -G "$d/libcublas.so.13*" > /dev/null && have_cublas=1
+  done
   if ((!have_cublas)); then
-    for d in $(python3 -c 'import nvidia, os; print(" ".join(os.path.join(p, x, "lib") for p in nvidia.__path__ for x in os.listdir(p)))' 2> /dev/null); do
+    for d in $(python3 -c 'import nvidia, os
+print(" ".join(os.path.join(p, x, "lib") for p in nvidia.__path__ for x in os.listdir(p)))' \
+      2> /dev/null); do
       [[ -d $d ]] && export LD_LIBRARY_PATH="${LD_LIBRARY_PATH:+$LD_LIBRARY_PATH:}$d"
     done
   fi
   return 0
 }
 
-# ---- the CUDA tests --------------------------------------------------------------------------------
+# ---- the CUDA tests ------------------------------------------------------------------------------
 # discover: every *_cuda_test binary (tests/*_cuda_test.cpp, built only with CUDA) whose
 # --gtest_list_tests under CUDA_FILTER lists a test; its tests in $logs/tests/NAME.list (one
 # Suite.Test a line). Once per run.
@@ -358,7 +389,7 @@ stage_tests() {
   wait
 }
 
-# ---- the apps on tiny data ---------------------------------------------------------------------------
+# ---- the apps on tiny data -----------------------------------------------------------------------
 reproduce_apps() {  # the executables scripts/reproduce.sh runs (its apps=(...) line)
   sed -n 's/^apps=(\(.*\))$/\1/p' scripts/reproduce.sh
 }
@@ -366,7 +397,8 @@ reproduce_apps() {  # the executables scripts/reproduce.sh runs (its apps=(...) 
 # run only its arguments are checked (reproduce.sh --help after them: it rejects unknown ones).
 reproduce() {
   local mode=$1 data=$2 dest=$3 lim=$4 log=$5
-  local args=("--$mode" --no-setup --build-dir "$build_root" --data-dir "$data" --no-fetch --out "$dest")
+  local args=("--$mode" --no-setup --build-dir "$build_root" --data-dir "$data" --no-fetch
+    --out "$dest")
   echo "bash scripts/reproduce.sh ${args[*]}" > "$log.cmd"
   if ((dry)); then
     bash scripts/reproduce.sh "${args[@]}" --help > "$log" 2>&1 ||
@@ -404,12 +436,14 @@ pycheck() {  # pycheck FILE...: each Python file parses (a dry run; nothing is w
   done
 }
 
-# ---- compute-sanitizer -----------------------------------------------------------------------------------
+# ---- compute-sanitizer ---------------------------------------------------------------------------
 find_sanitizer() {
   local s
+  local wheel  # pip's nvidia-cuda-sanitizer-api
+  wheel=$(python3 -c 'import nvidia; print(list(nvidia.__path__)[0])' 2> /dev/null)
   for s in "$(command -v compute-sanitizer 2> /dev/null)" /usr/local/cuda/bin/compute-sanitizer \
     /usr/local/cuda*/bin/compute-sanitizer \
-    "$(python3 -c 'import nvidia; print(list(nvidia.__path__)[0])' 2> /dev/null)"/cuda_sanitizer_api/compute-sanitizer/compute-sanitizer; do
+    "$wheel/cuda_sanitizer_api/compute-sanitizer/compute-sanitizer"; do
     [[ -n $s && -x $s ]] && { echo "$s"; return 0; }
   done
   return 1
@@ -435,9 +469,11 @@ stage_sanitizers() {
   probe_bin=core_cuda_test
   [[ -f $logs/tests/$probe_bin.list ]] || probe_bin=$(listed_binaries | head -1)
   [[ -n $probe_bin ]] || { echo "no CUDA test binary to run it on" > "$d/unavailable"; return; }
-  probe_test=$(grep -vxF -f <(printf '%s\n' "${API_ERROR_TESTS[@]}") "$logs/tests/$probe_bin.list" |
-    while read -r t; do grep -qxF "[       OK ] $t" <(sed 's/ (.*//' "$logs/tests/$probe_bin.log" 2> /dev/null) && echo "$t"; done | head -1)
-  [[ -n $probe_test ]] || probe_test=$(grep -vxF -f <(printf '%s\n' "${API_ERROR_TESTS[@]}") "$logs/tests/$probe_bin.list" | head -1)
+  local candidates passed
+  candidates=$(grep -vxF -f <(printf '%s\n' "${API_ERROR_TESTS[@]}") "$logs/tests/$probe_bin.list")
+  passed=$(sed -n 's/^\[       OK \] \([^ ]*\) (.*/\1/p' "$logs/tests/$probe_bin.log" 2> /dev/null)
+  probe_test=$(grep -xF -f <(echo "$passed") <<< "$candidates" | head -1)
+  [[ -n $probe_test ]] || probe_test=$(head -1 <<< "$candidates")
   say "probe: memcheck on $probe_bin --gtest_filter=$probe_test"
   san memcheck "$probe_bin" "$probe_test" "$d/probe.log"
   python3 scripts/device_check_report.py sanitizer-probe "$d/probe.log" > "$d/probe.verdict"
@@ -469,7 +505,7 @@ stage_sanitizers() {
   done
 }
 
-# ---- benchmarks -----------------------------------------------------------------------------------------
+# ---- benchmarks ----------------------------------------------------------------------------------
 bench_filter() { [[ $1 == ptb_train_bench ]] && echo 'cuda_' || echo '.'; }
 stage_bench() {
   local d=$logs/bench n b names seen=" "
@@ -486,9 +522,11 @@ stage_bench() {
   fi
   for n in $names; do
     echo "$n" >> "$d/jobs.txt"
-    timeout 60 "$bin/$n" --benchmark_list_tests --benchmark_filter="$(bench_filter "$n")" > "$d/$n.list" 2>&1 ||
+    timeout 60 "$bin/$n" --benchmark_list_tests --benchmark_filter="$(bench_filter "$n")" \
+      > "$d/$n.list" 2>&1 ||
       { ((dry)) && problem "$n --benchmark_list_tests fails: $(tail -1 "$d/$n.list")"; }
-    [[ -s $d/$n.list ]] || { ((dry)) && problem "$n: the filter '$(bench_filter "$n")' matches no benchmark"; }
+    [[ -s $d/$n.list ]] ||
+      { ((dry)) && problem "$n: the filter '$(bench_filter "$n")' matches no benchmark"; }
     if (($(left) < 5)); then echo "the stage's budget was spent" > "$d/$n.notrun"; continue; fi
     say "$n (up to $(cap $BENCH_CAP) s)"
     timeout -k 5 "$(cap $BENCH_CAP)" "$bin/$n" --benchmark_filter="$(bench_filter "$n")" \
@@ -498,7 +536,7 @@ stage_bench() {
   done
 }
 
-# ---- PyTorch / cuDNN baseline ----------------------------------------------------------------------------
+# ---- PyTorch / cuDNN baseline --------------------------------------------------------------------
 stage_baseline() {
   local args=(bench/pytorch_baseline.py --out "$logs/pytorch_baseline.json")
   echo "python3 ${args[*]}" > "$logs/baseline.cmd"
@@ -512,7 +550,7 @@ stage_baseline() {
   echo $? > "$logs/baseline.rc"
 }
 
-# ---- the experiments' full runs (--apps) -----------------------------------------------------------------
+# ---- the experiments' full runs (--apps) ---------------------------------------------------------
 stage_apps() {
   local data=$repo/.carry/data
   if [[ ! -d $data ]]; then
@@ -529,12 +567,13 @@ stage_apps() {
   done
 }
 
-# ---- the run -----------------------------------------------------------------------------------------------
+# ---- the run -------------------------------------------------------------------------------------
 final_rc=0
 finish() {  # the final summary and tarball; the device tool's rules for $OUT checked
   report --final; final_rc=$?; pack
   if ! python3 scripts/device_check_report.py check-out "$out" > "$state/out-check.txt" 2>&1; then
-    problem "what comes back from \$OUT breaks the device tool's rules: $(tr '\n' ' ' < "$state/out-check.txt")"
+    problem "what comes back from \$OUT breaks the device tool's rules:" \
+      "$(tr '\n' ' ' < "$state/out-check.txt")"
     report --final; final_rc=$?; pack
   fi
   echo

@@ -14,6 +14,7 @@
 
 Standard library only: it runs with whatever python3 the GPU machine has.
 """
+
 import argparse
 import json
 import os
@@ -30,7 +31,8 @@ RUN_RE = re.compile(r"^\[ RUN      \] (\S+)")
 END_RE = re.compile(r"^\[ +(OK|FAILED|SKIPPED) +\] (\S+?)(?:, where .*)? \(\d+ ms\)")
 SANITIZER_RECORD_RE = re.compile(
     r"^========= +(Invalid|Program hit|Error|Warning|Race|Uninitiali[sz]ed|Misaligned|"
-    r"Out-of-range|Barrier|Leaked|Malloc|Free|Cuda|Unknown|Device|Target application)")
+    r"Out-of-range|Barrier|Leaked|Malloc|Free|Cuda|Unknown|Device|Target application)"
+)
 MEMCHECK_SUMMARY_RE = re.compile(r"ERROR SUMMARY: (\d+) errors?")
 RACECHECK_SUMMARY_RE = re.compile(r"RACECHECK SUMMARY: (\d+) hazards? displayed \((\d+) errors?")
 
@@ -57,7 +59,7 @@ def lines_of(path):
 
 def short(text, n=300):
     text = " ".join(text.split())
-    return text if len(text) <= n else text[:n - 3] + "..."
+    return text if len(text) <= n else text[: n - 3] + "..."
 
 
 def message_of(body):
@@ -122,9 +124,9 @@ class Summary:
         self.work, self.dry, self.final = work, dry, final
         self.logs = os.path.join(work, "logs")
         self.state = os.path.join(work, "state")
-        self.failures = []      # the code failed (a GPU run's verdict)
-        self.incomplete = []    # something the budget did not reach
-        self.expected = []      # a dry run: the no-GPU outcome seen where it must be
+        self.failures = []  # the code failed (a GPU run's verdict)
+        self.incomplete = []  # something the budget did not reach
+        self.expected = []  # a dry run: the no-GPU outcome seen where it must be
         self.problems = lines_of(os.path.join(self.state, "problems.txt"))  # dry-run checks
         self.stage_results = {}
         self.out = []
@@ -166,8 +168,11 @@ class Summary:
         order = lines_of(os.path.join(d, "order.txt"))
         self.emit("## CUDA tests (`--gtest_filter=*Cuda*`, `CURNN_REQUIRE_GPU=1`)", "")
         if not order:
-            self.emit("No test binary with CUDA tests in this build (a CPU-only build): the stage's "
-                      "commands were not run.", "")
+            self.emit(
+                "No test binary with CUDA tests in this build (a CPU-only build): the stage's "
+                "commands were not run.",
+                "",
+            )
             self.stage_results["tests"] = "no CUDA test binaries"
             return
         rows, fails, skips = [], [], []
@@ -177,7 +182,9 @@ class Summary:
             listed = lines_of(base + ".list")
             totals["listed"] += len(listed)
             if os.path.exists(base + ".notrun"):
-                rows.append(f"| {name} | | | | {len(listed)} | | not started: the budget was spent |")
+                rows.append(
+                    f"| {name} | | | | {len(listed)} | | not started: the budget was spent |"
+                )
                 totals["notrun"] += len(listed)
                 self.incomplete.append(f"{name} not started")
                 continue
@@ -202,8 +209,10 @@ class Summary:
             totals["failed"] += len(g.failed)
             totals["skipped"] += len(g.skipped)
             totals["notrun"] += notrun
-            rows.append(f"| {name} | {len(g.passed)} | {len(g.failed)} | {len(g.skipped)} | "
-                        f"{notrun} | {secs if secs is not None else ''} | {'; '.join(note)} |")
+            rows.append(
+                f"| {name} | {len(g.passed)} | {len(g.failed)} | {len(g.skipped)} | "
+                f"{notrun} | {secs if secs is not None else ''} | {'; '.join(note)} |"
+            )
             if self.dry:
                 self.dry_check_tests(name, listed, g, rc)
                 continue
@@ -212,44 +221,64 @@ class Summary:
             if g.unfinished and rc not in TIMEOUT_RCS:
                 self.failures.append(f"{name} crashed in {g.unfinished} ({rc_text(rc)})")
             elif rc in TIMEOUT_RCS or rc is None:
-                self.incomplete.append(f"{name}: {rc_text(rc, secs)}"
-                                       + (f" in {g.unfinished}" if g.unfinished else ""))
+                self.incomplete.append(
+                    f"{name}: {rc_text(rc, secs)}" + (f" in {g.unfinished}" if g.unfinished else "")
+                )
             elif rc != 0 and not g.failed:
                 self.failures.append(f"{name} exited with {rc_text(rc)}")
             for t, msg in g.skipped.items():
                 if NO_DEVICE_TEXT in msg:
                     self.failures.append(f"{t} skipped for lack of a device")
-        seen = [line for name in order for line in read(os.path.join(d, name + ".log")).splitlines()
-                if line.startswith("[    device] ")]
+        seen = [
+            line
+            for name in order
+            for line in read(os.path.join(d, name + ".log")).splitlines()
+            if line.startswith("[    device] ")
+        ]
         if seen:  # tests/core_cuda_test.cpp prints the device as the CUDA runtime describes it
-            self.emit("Device: " + seen[0][len("[    device] "):], "")
-        self.emit("| binary | passed | failed | skipped | not run | s | note |",
-                  "|---|---|---|---|---|---|---|", *rows, "")
-        self.emit(f"Total: {totals['listed']} CUDA tests listed, {totals['passed']} passed, "
-                  f"{totals['failed']} failed, {totals['skipped']} skipped, {totals['notrun']} not run.", "")
+            self.emit("Device: " + seen[0][len("[    device] ") :], "")
+        self.emit(
+            "| binary | passed | failed | skipped | not run | s | note |",
+            "|---|---|---|---|---|---|---|",
+            *rows,
+            "",
+        )
+        self.emit(
+            f"Total: {totals['listed']} CUDA tests listed, {totals['passed']} passed, "
+            f"{totals['failed']} failed, {totals['skipped']} skipped, {totals['notrun']} not run.",
+            "",
+        )
         no_device = [f for f in fails if REQUIRE_GPU_TEXT in f]
         if no_device and not self.dry:
-            self.failures.insert(0, f"{len(no_device)} CUDA tests found no device: "
-                                 + no_device[0].split(": ", 1)[1])
+            self.failures.insert(
+                0, f"{len(no_device)} CUDA tests found no device: " + no_device[0].split(": ", 1)[1]
+            )
         if fails:
             limit = 3 if self.dry else 40
-            self.emit("Failed tests:" + (" (a dry run: each must fail for the missing device)"
-                                         if self.dry else ""), *fails[:limit])
+            self.emit(
+                "Failed tests:"
+                + (" (a dry run: each must fail for the missing device)" if self.dry else ""),
+                *fails[:limit],
+            )
             if len(fails) > limit:
                 self.emit(f"- ... and {len(fails) - limit} more (logs/tests/ in the tarball)")
             self.emit("")
         if skips:
             self.emit("Skipped tests:", *skips, "")
-        self.stage_results["tests"] = (f"{totals['passed']} passed, {totals['failed']} failed, "
-                                       f"{totals['skipped']} skipped, {totals['notrun']} not run "
-                                       f"of {totals['listed']}")
+        self.stage_results["tests"] = (
+            f"{totals['passed']} passed, {totals['failed']} failed, "
+            f"{totals['skipped']} skipped, {totals['notrun']} not run "
+            f"of {totals['listed']}"
+        )
 
     def dry_check_tests(self, name, listed, g, rc):
         if rc in TIMEOUT_RCS or rc is None:
             self.problem(f"{name}: {rc_text(rc)} in a dry run")
         if g.ran != len(listed):
-            self.problem(f"{name}: ran {g.ran} tests but --gtest_list_tests listed {len(listed)} "
-                         "(the run's filter or arguments differ from the listing's)")
+            self.problem(
+                f"{name}: ran {g.ran} tests but --gtest_list_tests listed {len(listed)} "
+                "(the run's filter or arguments differ from the listing's)"
+            )
         for t, msg in g.skipped.items():
             if NO_DEVICE_TEXT in msg:
                 self.problem(f"{t} skipped without a device although CURNN_REQUIRE_GPU=1 was set")
@@ -271,7 +300,9 @@ class Summary:
             return None
         self.emit(f"`{cmd}`", "")
         if self.dry:
-            self.emit("Dry run: the apps exist and scripts/reproduce.sh accepts these arguments.", "")
+            self.emit(
+                "Dry run: the apps exist and scripts/reproduce.sh accepts these arguments.", ""
+            )
             self.stage_results[stage] = "arguments checked"
             return None
         rc = read_int(log + ".rc")
@@ -285,14 +316,22 @@ class Summary:
         return rc
 
     def smoke(self):
-        rc = self.reproduce_section("smoke", "Apps on the GPU, tiny data (`scripts/reproduce.sh --smoke`)",
-                                    self.log("smoke.log"), self.log("smoke-report.md"))
+        rc = self.reproduce_section(
+            "smoke",
+            "Apps on the GPU, tiny data (`scripts/reproduce.sh --smoke`)",
+            self.log("smoke.log"),
+            self.log("smoke-report.md"),
+        )
         if rc is not None and rc != 0:
             self.failures.append(f"the app smoke run failed ({rc_text(rc)})")
 
     def apps(self):
-        rc = self.reproduce_section("apps", "The experiments' full runs (`--apps`)",
-                                    self.log("apps.log"), self.log("apps-report.md"))
+        rc = self.reproduce_section(
+            "apps",
+            "The experiments' full runs (`--apps`)",
+            self.log("apps.log"),
+            self.log("apps-report.md"),
+        )
         if rc in TIMEOUT_RCS:
             self.incomplete.append("the full runs were cut off by their budget")
         elif rc is not None and rc != 0:
@@ -313,13 +352,23 @@ class Summary:
         why = read(os.path.join(d, "unavailable")).strip()
         probe = os.path.join(d, "probe.log")
         if os.path.exists(probe):
-            self.emit(f"Probe (memcheck, `{read(probe + '.filter').strip()}`): "
-                      + ("ok" if not why else f"failed: {why}"), "")
+            self.emit(
+                f"Probe (memcheck, `{read(probe + '.filter').strip()}`): "
+                + ("ok" if not why else f"failed: {why}"),
+                "",
+            )
         if why:
-            self.emit(f"**sanitizer unavailable**: {why}. No sanitizer results; this is not a "
-                      "failure of the code.", "")
+            self.emit(
+                f"**sanitizer unavailable**: {why}. No sanitizer results; this is not a "
+                "failure of the code.",
+                "",
+            )
             self.stage_results["sanitizers"] = "sanitizer unavailable"
-            if self.dry and os.path.exists(probe) and "Device not supported (fake)" not in read(probe):
+            if (
+                self.dry
+                and os.path.exists(probe)
+                and "Device not supported (fake)" not in read(probe)
+            ):
                 self.problem(f"the fake sanitizer's probe failed: {why}")
             return
         rows, details, counts = [], [], dict(clean=0, errors=0, timeout=0, other=0, notrun=0)
@@ -349,8 +398,11 @@ class Summary:
         if details:
             self.emit("Findings:", "```text", *details[:60], "```", "")
         if missing:
-            self.emit("Kernels with shared memory without a test binary of the same name (no "
-                      f"racecheck): {', '.join(missing)}", "")
+            self.emit(
+                "Kernels with shared memory without a test binary of the same name (no "
+                f"racecheck): {', '.join(missing)}",
+                "",
+            )
         self.stage_results["sanitizers"] = ", ".join(f"{v} {k}" for k, v in counts.items() if v)
 
     def bench(self):
@@ -375,14 +427,20 @@ class Summary:
                 data = json.loads(read(base + ".json") or "{}")
             except ValueError:
                 pass
-            runs = [b for b in data.get("benchmarks", []) if b.get("run_type", "iteration") == "iteration"]
+            runs = [
+                b
+                for b in data.get("benchmarks", [])
+                if b.get("run_type", "iteration") == "iteration"
+            ]
             errs = [b for b in runs if b.get("error_occurred")]
             ran += 1
             if self.dry:
                 bad = [b for b in errs if NO_DEVICE_TEXT not in b.get("error_message", "")]
                 if len(runs) != len(listed) or len(errs) != len(runs) or bad:
-                    self.problem(f"{name}: {len(runs)} benchmarks ran of {len(listed)} listed, "
-                                 f"{len(errs)} reported '{NO_DEVICE_TEXT}' (all must, without a GPU)")
+                    self.problem(
+                        f"{name}: {len(runs)} benchmarks ran of {len(listed)} listed, "
+                        f"{len(errs)} reported '{NO_DEVICE_TEXT}' (all must, without a GPU)"
+                    )
                 else:
                     self.expected.append(name)
                 if rc != 0:
@@ -396,18 +454,29 @@ class Summary:
             elif rc != 0:
                 self.failures.append(f"{name} {rc_text(rc)}")
                 results.append(f"- {name}: {rc_text(rc)}")
-            keep = [line for line in read(base + ".txt").splitlines()
-                    if line.strip() and not re.match(r"^(-+$|\*\*\*|Running|Run on|CPU Caches|  L\d|"
-                                                      r"Load Average|Benchmark +Time|\d{4}-\d\d-\d\d)", line)]
+            keep = [
+                line
+                for line in read(base + ".txt").splitlines()
+                if line.strip()
+                and not re.match(
+                    r"^(-+$|\*\*\*|Running|Run on|CPU Caches|  L\d|"
+                    r"Load Average|Benchmark +Time|\d{4}-\d\d-\d\d)",
+                    line,
+                )
+            ]
             blocks.extend(keep[:40])
         if results:
             self.emit(*results, "")
         if blocks:
             self.emit("```text", *blocks, "```", "")
         if self.dry:
-            self.emit(f"Dry run: {len(self.expected and [e for e in self.expected if e.endswith('_bench')])}"
-                      f" of {ran} benchmark programs ran and reported '{NO_DEVICE_TEXT}' for every case.", "")
-        self.stage_results["bench"] = (f"{ran} programs" + (f", {errors} errors" if errors else ""))
+            benched = sum(e.endswith("_bench") for e in self.expected)
+            self.emit(
+                f"Dry run: {benched} of {ran} benchmark programs ran and reported "
+                f"'{NO_DEVICE_TEXT}' for every case.",
+                "",
+            )
+        self.stage_results["bench"] = f"{ran} programs" + (f", {errors} errors" if errors else "")
 
     def baseline(self):
         txt = self.log("baseline.txt")
@@ -415,7 +484,9 @@ class Summary:
             return
         self.emit("## PyTorch/cuDNN baseline (`bench/pytorch_baseline.py`)", "")
         if self.dry:
-            self.emit(f"Dry run: `{read(self.log('baseline.cmd')).strip()}` accepts its arguments.", "")
+            self.emit(
+                f"Dry run: `{read(self.log('baseline.cmd')).strip()}` accepts its arguments.", ""
+            )
             self.stage_results["baseline"] = "arguments checked"
             return
         rc = read_int(self.log("baseline.rc"))
@@ -425,9 +496,12 @@ class Summary:
             self.stage_results["baseline"] = "done"
         else:
             missing = any("No module named" in line for line in text)
-            self.stage_results["baseline"] = ("unavailable (no torch)" if missing else rc_text(rc))
-            self.emit(f"The baseline did not finish ({self.stage_results['baseline']}); not a "
-                      "failure of libcurnn.", "")
+            self.stage_results["baseline"] = "unavailable (no torch)" if missing else rc_text(rc)
+            self.emit(
+                f"The baseline did not finish ({self.stage_results['baseline']}); not a "
+                "failure of libcurnn.",
+                "",
+            )
 
     # ---- the whole ------------------------------------------------------------------------------
     def stages_table(self):
@@ -483,24 +557,33 @@ class Summary:
         if self.final:
             head.append(f"Finished; stages run: {', '.join(done) or 'none'}.")
         else:
-            head.append(f"Written after stage {done[-1] if done else '-'}; not run yet: "
-                        f"{', '.join(not_run) or 'none'} (a run cut off here returns this much).")
+            head.append(
+                f"Written after stage {done[-1] if done else '-'}; not run yet: "
+                f"{', '.join(not_run) or 'none'} (a run cut off here returns this much)."
+            )
         head.append("")
         head.extend(rows)
         head.append("")
         if self.dry:
             head.append("## Dry-run checks")
             head.append("")
-            head.append(f"Expected without a GPU and seen: {len(self.expected)} CUDA tests and "
-                        "benchmark programs reported the missing device.")
+            head.append(
+                f"Expected without a GPU and seen: {len(self.expected)} CUDA tests and "
+                "benchmark programs reported the missing device."
+            )
             head.extend(f"- PROBLEM: {p}" for p in self.problems)
             if not self.problems:
-                head.append("- no problems: every stage's command exists, its filters match, its "
-                            "arguments are accepted")
+                head.append(
+                    "- no problems: every stage's command exists, its filters match, its "
+                    "arguments are accepted"
+                )
             head.append("")
         elif self.problems:
-            head.extend(["## Problems of device-check.sh itself", ""]
-                        + [f"- {p}" for p in self.problems] + [""])
+            head.extend(
+                ["## Problems of device-check.sh itself", ""]
+                + [f"- {p}" for p in self.problems]
+                + [""]
+            )
         text = "\n".join(head + self.out) + "\n"
         tmp = path + ".tmp"
         with open(tmp, "w") as f:
@@ -517,7 +600,11 @@ def classify_sanitizer(log, list_path):
     rc = read_int(log + ".rc")
     secs = read_int(log + ".time")
     g = Gtest(text)
-    excluded = set(lines_of(log + ".filter")[0].split(":-")[1].split(":")) if ":-" in read(log + ".filter") else set()
+    excluded = (
+        set(lines_of(log + ".filter")[0].split(":-")[1].split(":"))
+        if ":-" in read(log + ".filter")
+        else set()
+    )
     expected = [t for t in lines_of(list_path) if t not in excluded] if list_path else []
     n = len(expected) if expected else g.ran
     records = [line.strip() for line in text.splitlines() if SANITIZER_RECORD_RE.match(line)]
@@ -525,7 +612,7 @@ def classify_sanitizer(log, list_path):
     detail = []
     for i, line in enumerate(lines):
         if SANITIZER_RECORD_RE.match(line):
-            at = next((x.strip("= ") for x in lines[i + 1:i + 4] if " at " in x), "")
+            at = next((x.strip("= ") for x in lines[i + 1 : i + 4] if " at " in x), "")
             detail.append(short(line.strip("= ") + (" | " + at if at else ""), 240))
         if len(detail) == 6:
             break
@@ -534,7 +621,11 @@ def classify_sanitizer(log, list_path):
     tests = f"{g.ran} of {n} tests"
     if rc in TIMEOUT_RCS or rc is None:
         if records:
-            return "errors", f"timeout after {secs} s, {tests} finished, {len(records)} error records", detail
+            return (
+                "errors",
+                f"timeout after {secs} s, {tests} finished, {len(records)} error records",
+                detail,
+            )
         return "timeout", f"timeout after {secs} s ({tests} finished, no error in them)", []
     if rc == 99 or (m and int(m.group(1)) > 0):
         return "errors", f"ERRORS: {summary or 'rc=99'} ({tests})", detail
@@ -545,7 +636,11 @@ def classify_sanitizer(log, list_path):
     if rc == 0:
         return "other", f"no sanitizer summary in the log ({tests})", detail
     failed = [f"{t}: {msg}" for t, msg in g.failed.items()]
-    return "other", f"{rc_text(rc)}: {len(g.failed)} tests failed under the tool ({tests})", (failed or detail)[:6]
+    return (
+        "other",
+        f"{rc_text(rc)}: {len(g.failed)} tests failed under the tool ({tests})",
+        (failed or detail)[:6],
+    )
 
 
 def sanitizer_probe(log):
@@ -599,7 +694,9 @@ def check_out(folder):
 
 
 def main():
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     sub = ap.add_subparsers(dest="cmd", required=True)
     s = sub.add_parser("summary")
     s.add_argument("work")

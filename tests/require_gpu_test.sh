@@ -18,7 +18,10 @@ source "$(dirname "$0")/support/script_test.sh"
 filter='*Cuda*'
 binaries=("$bin"/*_cuda_test)
 [[ -x ${binaries[0]} ]] || fail "no *_cuda_test binaries in $bin"
-list() { "$1" --gtest_list_tests --gtest_filter="$2" | awk '/^[^ ]/ { s = $1; next } /^  [^ ]/ { print s $1 }'; }
+list() {  # list BINARY FILTER: its tests, one Suite.Test a line
+  "$1" --gtest_list_tests --gtest_filter="$2" |
+    awk '/^[^ ]/ { s = $1; next } /^  [^ ]/ { print s $1 }'
+}
 
 first=$(list "${binaries[0]}" "$filter" | head -1)
 [[ -n $first ]] || fail "$(basename "${binaries[0]}") lists no $filter test"
@@ -28,19 +31,20 @@ if grep -q "no CUDA device" "$tmp/probe"; then
   for t in "${binaries[@]}"; do
     name=$(basename "$t")
     env -u CURNN_REQUIRE_GPU "$t" --gtest_filter="$filter" > "$tmp/$name.plain" 2>&1 ||
-      { cat "$tmp/$name.plain" >&2; fail "$name fails without CURNN_REQUIRE_GPU (plain ctest must pass)"; }
+      { cat "$tmp/$name.plain" >&2; fail "$name fails without CURNN_REQUIRE_GPU"; }
     skipped=$(grep -c '^\[  SKIPPED \] .* ([0-9]* ms)$' "$tmp/$name.plain")
-    ((skipped > 0)) || fail "$name skipped no test without a device (a GPU test that did not ask for one?)"
+    ((skipped > 0)) || fail "$name skipped no test without a device (tests that need none?)"
     CURNN_REQUIRE_GPU=1 "$t" --gtest_filter="$filter" > "$tmp/$name.req" 2>&1 &&
       { cat "$tmp/$name.req" >&2; fail "$name passes with CURNN_REQUIRE_GPU=1 and no device"; }
     grep -q '^\[  SKIPPED \]' "$tmp/$name.req" &&
-      { grep '^\[  SKIPPED \]' "$tmp/$name.req" >&2; fail "$name still skips with CURNN_REQUIRE_GPU=1"; }
+      { grep '^\[  SKIPPED \]' "$tmp/$name.req" >&2; fail "$name skips with CURNN_REQUIRE_GPU=1"; }
     failed=$(grep -c '^\[  FAILED  \] .* ([0-9]* ms)$' "$tmp/$name.req")
     ((failed == skipped)) ||
       fail "$name: $skipped tests skipped without CURNN_REQUIRE_GPU, but $failed failed with it"
-    msgs=$(grep -c 'no CUDA device (cuda.*), and CURNN_REQUIRE_GPU=1 forbids skipping GPU tests' "$tmp/$name.req")
+    msgs=$(grep -c 'no CUDA device (cuda.*), and CURNN_REQUIRE_GPU=1 forbids skipping GPU tests' \
+      "$tmp/$name.req")
     ((msgs == failed)) || { cat "$tmp/$name.req" >&2
-      fail "$name: $failed tests failed but $msgs with the message naming CURNN_REQUIRE_GPU and the reason"; }
+      fail "$name: $failed tests failed, $msgs with the message naming CURNN_REQUIRE_GPU and why"; }
     echo "  $name: $skipped skipped without, $failed failed with CURNN_REQUIRE_GPU=1"
   done
 else
@@ -51,7 +55,7 @@ else
     [[ -n $first ]] || continue
     CURNN_REQUIRE_GPU=1 "$t" --gtest_filter="$first" > "$tmp/$name.req" 2>&1
     grep -q 'CURNN_REQUIRE_GPU' "$tmp/$name.req" &&
-      { cat "$tmp/$name.req" >&2; fail "$name: $first fails for CURNN_REQUIRE_GPU with a device present"; }
+      { cat "$tmp/$name.req" >&2; fail "$name: $first fails for CURNN_REQUIRE_GPU with a device"; }
     grep -q 'no CUDA device' "$tmp/$name.req" &&
       { cat "$tmp/$name.req" >&2; fail "$name: $first finds no device although one is visible"; }
     echo "  $name: $first ran on the device"

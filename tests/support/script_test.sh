@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # Helpers for the shell tests (tests/*_test.sh), sourced: fail and the file expectations.
 fail() { echo "FAIL: $*" >&2; exit 1; }
 expect_in() {  # expect_in FILE TEXT: FILE contains TEXT
