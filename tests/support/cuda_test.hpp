@@ -1,16 +1,60 @@
-// Helpers for kernel-vs-reference tests. Test names contain "Cuda"; without a device they skip.
+// Helpers for kernel-vs-reference tests. Test names contain "Cuda"; without a device they skip,
+// or FAIL when CURNN_REQUIRE_GPU=1 (scripts/device-check.sh sets it: on a GPU machine a skipped
+// GPU test must not pass for a verified one).
 #pragma once
 
 #include <gtest/gtest.h>
 
+#include <cstdlib>
+#include <string>
+#include <string_view>
 #include <vector>
 
 #include "curnn/buffer.hpp"
+#include "curnn/config.hpp"
 #include "curnn/context.hpp"
 
-#define CURNN_REQUIRE_CUDA()                                                 \
-  do {                                                                       \
-    if (!::curnn::cuda_available()) GTEST_SKIP() << "no CUDA device";        \
+#if CURNN_HAVE_CUDA
+#include <cuda_runtime_api.h>
+#endif
+
+namespace curnn::test {
+
+// True when the environment variable CURNN_REQUIRE_GPU is set to anything but "" or "0".
+inline bool gpu_required() {
+  const char* v = std::getenv("CURNN_REQUIRE_GPU");
+  return v != nullptr && *v != '\0' && std::string_view(v) != "0";
+}
+
+// Why no CUDA device can be used: the CUDA runtime's answer to cudaGetDeviceCount (e.g. "CUDA
+// driver version is insufficient for CUDA runtime version"), or that this build has no CUDA.
+inline std::string cuda_unavailable_reason() {
+#if CURNN_HAVE_CUDA
+  int count = 0;
+  const cudaError_t e = cudaGetDeviceCount(&count);
+  if (e != cudaSuccess) {
+    (void)cudaGetLastError();
+    return std::string(cudaGetErrorName(e)) + ": " + cudaGetErrorString(e);
+  }
+  return "cudaGetDeviceCount found " + std::to_string(count) + " devices";
+#else
+  return "built without the CUDA backend";
+#endif
+}
+
+}  // namespace curnn::test
+
+// First statement of every GPU test: skips it without a device, or fails it with the reason when
+// CURNN_REQUIRE_GPU=1.
+#define CURNN_REQUIRE_CUDA()                                                           \
+  do {                                                                                 \
+    if (!::curnn::cuda_available()) {                                                  \
+      if (::curnn::test::gpu_required()) {                                             \
+        GTEST_FAIL() << "no CUDA device (" << ::curnn::test::cuda_unavailable_reason() \
+                     << "), and CURNN_REQUIRE_GPU=1 forbids skipping GPU tests";       \
+      }                                                                                \
+      GTEST_SKIP() << "no CUDA device";                                                \
+    }                                                                                  \
   } while (0)
 
 namespace curnn::test {
