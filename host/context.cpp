@@ -99,7 +99,7 @@ struct Context::CudaState {
 #if CURNN_HAVE_CUDA
   // Id-error slots (see Context::id_error_slot): taken in order since the last synchronisation,
   // one message per slot; recycled by synchronize(). Allocated at the first use.
-  static constexpr std::size_t kIdSlots = 256;
+  static constexpr std::size_t kIdSlots = 4096;  // a forced synchronisation every 4096 slots
   int device = 0;
   cudaStream_t stream = nullptr;
   cublasHandle_t cublas = nullptr;
