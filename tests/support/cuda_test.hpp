@@ -6,6 +6,7 @@
 #include <gtest/gtest.h>
 
 #include <cstdlib>
+#include <limits>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -59,28 +60,39 @@ inline std::string cuda_unavailable_reason() {
 
 namespace curnn::test {
 
-// Device buffer holding a copy of `host`.
+// The context of the context-free uploads below: its own stream, never destroyed (so that no
+// CUDA call runs while the runtime shuts down at exit).
+inline const Context& upload_context() {
+  static const Context* ctx = new Context(Context::cuda());
+  return *ctx;
+}
+
+// Device buffer holding a copy of `host`, complete when the call returns (it waits for its own
+// upload), so any context's later work sees it. tests/cuda_upload.hpp's upload(ctx, host) is the
+// variant queued on a given context without a wait.
 template <class T>
 Buffer<T> device_copy(const std::vector<T>& host) {
-  return to_buffer(host, Device::CUDA);
+  const Context& ctx = upload_context();
+  Buffer<T> b = to_buffer(ctx, host);
+  ctx.synchronize();
+  return b;
 }
 
 // Device buffer of n NaNs (or n copies of `fill`), so unwritten outputs fail comparisons.
 template <class T = float>
 Buffer<T> device_poisoned(std::size_t n, T fill = std::numeric_limits<T>::quiet_NaN()) {
-  return to_buffer(std::vector<T>(n, fill), Device::CUDA);
+  return device_copy(std::vector<T>(n, fill));
 }
 
-// Synchronizes `ctx` and copies the whole buffer back.
+// Waits for `ctx` (reporting its invalid ids, see Context::id_error_slot) and copies the whole
+// buffer back.
 template <class T>
 std::vector<T> host_copy(const Context& ctx, const Buffer<T>& b) {
-  ctx.synchronize();
-  return to_vector(b.view());
+  return to_vector(ctx, b.view());
 }
 template <class T>
 std::vector<T> host_copy(const Context& ctx, TensorView<const T> v) {
-  ctx.synchronize();
-  return to_vector(v);
+  return to_vector(ctx, v);
 }
 
 }  // namespace curnn::test
