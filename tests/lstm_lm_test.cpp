@@ -108,16 +108,30 @@ INSTANTIATE_TEST_SUITE_P(Engine, LstmLayerGrad,
 
 // A T-step sequence gives the same outputs and final state as T single steps with the state
 // carried between them, in either direction (reverse: the single steps go t = T-1 .. 0).
+// Random weights, input and initial state of one layer (seeds seed .. seed + 5).
+struct LayerInputs {
+  LayerInputs(int T, int B, int E, int H, std::uint64_t seed)
+      : E(E),
+        H(H),
+        wx(test::random_uniform<double>(E * 4 * H, -0.5, 0.5, seed)),
+        wh(test::random_uniform<double>(H * 4 * H, -0.5, 0.5, seed + 1)),
+        bias(test::random_uniform<double>(4 * H, -0.5, 0.5, seed + 2)),
+        x(test::random_uniform<double>(T * B * E, -1, 1, seed + 3)),
+        h0(test::random_uniform<double>(B * H, -1, 1, seed + 4)),
+        c0(test::random_uniform<double>(B * H, -1, 1, seed + 5)) {}
+  nn::LstmWeights<double> weights() {
+    return {view_of(wx, {E, 4 * H}), view_of(wh, {H, 4 * H}), view_of(bias, {4 * H})};
+  }
+  int E, H;
+  std::vector<double> wx, wh, bias, x, h0, c0;
+};
+
 TEST(LstmLayer, SequenceEqualsSingleStepsWithCarriedState) {
   Context ctx = Context::cpu();
-  const int T = 5, B = 3, E = 4, H = 6, G = 4 * H;
-  auto wx = test::random_uniform<double>(E * G, -0.5, 0.5, 11),
-       wh = test::random_uniform<double>(H * G, -0.5, 0.5, 12),
-       bias = test::random_uniform<double>(G, -0.5, 0.5, 13),
-       x = test::random_uniform<double>(T * B * E, -1, 1, 14),
-       h0 = test::random_uniform<double>(B * H, -1, 1, 15),
-       c0 = test::random_uniform<double>(B * H, -1, 1, 16);
-  const nn::LstmWeights<double> w{view_of(wx, {E, G}), view_of(wh, {H, G}), view_of(bias, {G})};
+  const int T = 5, B = 3, E = 4, H = 6;
+  LayerInputs in(T, B, E, H, 11);
+  auto &x = in.x, &h0 = in.h0, &c0 = in.c0;
+  const nn::LstmWeights<double> w = in.weights();
   for (const nn::Direction dir : {nn::Direction::Forward, nn::Direction::Reverse}) {
     nn::LstmLayer<double> layer(E, H, 0.0f, dir);
     std::vector<double> y(T * B * H), hT(B * H), cT(B * H);
@@ -136,6 +150,54 @@ TEST(LstmLayer, SequenceEqualsSingleStepsWithCarriedState) {
     EXPECT_TRUE(test::expect_close(d + " outputs", ys, y, {1e-12, 1e-12}));
     EXPECT_TRUE(test::expect_close(d + " final h", h, hT, {1e-12, 1e-12}));
     EXPECT_TRUE(test::expect_close(d + " final c", c, cT, {1e-12, 1e-12}));
+  }
+}
+
+// Issue 10: the layer copies only what it is asked to. Without dropout its outputs are the tape's
+// hidden-state slots (output(); no y copy unless y is given, and then bitwise the same); hT and
+// cT (written by the last step) are the tape's final slots; the dropout mask is kept as a view of
+// the caller's mask, not copied, and a mask needs a y.
+TEST(LstmLayer, OutputsAreTheTapeAndTheMaskIsAView) {
+  Context ctx = Context::cpu();
+  const int T = 4, B = 3, E = 2, H = 5;
+  LayerInputs in(T, B, E, H, 31);
+  auto &x = in.x, &h0 = in.h0, &c0 = in.c0;
+  std::vector<double> mask(T * B * H);
+  for (std::size_t i = 0; i < mask.size(); ++i) mask[i] = i % 3 == 0 ? 0.0 : 1.5;
+  const nn::LstmWeights<double> w = in.weights();
+  for (const nn::Direction dir : {nn::Direction::Forward, nn::Direction::Reverse}) {
+    const std::string d = dir == nn::Direction::Forward ? "forward" : "reverse";
+    nn::LstmLayer<double> layer(E, H, 0.5f, dir);
+    std::vector<double> y(T * B * H, NAN), hT(B * H, NAN), cT(B * H, NAN);
+    layer.forward(ctx, w, view_of(x, {T, B, E}), view_of(h0, {B, H}), view_of(c0, {B, H}),
+                  view_of(y, {T, B, H}), view_of(hT, {B, H}), view_of(cT, {B, H}));
+    EXPECT_EQ(layer.output().data(), y.data()) << d;
+    std::vector<double> hT2(B * H, NAN), cT2(B * H, NAN);
+    layer.forward(ctx, w, view_of(x, {T, B, E}), view_of(h0, {B, H}), view_of(c0, {B, H}), DView(),
+                  view_of(hT2, {B, H}), view_of(cT2, {B, H}));
+    const nn::LstmTape<double>& tape = layer.tape();
+    EXPECT_EQ(layer.output().data(), tape.h.data() + B * H) << d << ": not the tape's slots";
+    EXPECT_EQ(to_vector(ctx, layer.output()), y) << d;
+    const int final_slot = dir == nn::Direction::Forward ? T : 1;
+    const auto slot = [&](const Buffer<double>& s) {
+      const auto at = s.data() + static_cast<std::ptrdiff_t>(final_slot) * B * H;
+      return std::vector<double>(at, at + B * H);
+    };
+    EXPECT_EQ(hT2, slot(tape.h)) << d;
+    EXPECT_EQ(cT2, slot(tape.c)) << d;
+    EXPECT_EQ(hT2, hT) << d;
+    EXPECT_EQ(cT2, cT) << d;
+
+    std::vector<double> yd(T * B * H, NAN);
+    layer.forward(ctx, w, view_of(x, {T, B, E}), {}, {}, view_of(yd, {T, B, H}), {}, {},
+                  view_of(mask, {T, B, H}));
+    EXPECT_EQ(layer.tape().mask.data(), mask.data()) << d << ": the mask was copied";
+    for (std::size_t i = 0; i < yd.size(); ++i) {
+      ASSERT_EQ(yd[i] == 0.0, mask[i] == 0.0) << d << " " << i;
+    }
+    EXPECT_THROW(layer.forward(ctx, w, view_of(x, {T, B, E}), {}, {}, DView(), {}, {},
+                               view_of(mask, {T, B, H})),
+                 ArgumentError);
   }
 }
 
@@ -184,7 +246,7 @@ void check_lm_gradients(double keep_prob) {
   Context ctx = Context::cpu();
   const nn::LmConfig cfg = tiny_config(keep_prob);
   nn::LstmLanguageModel<double> lm(ctx, cfg);
-  lm.initialize(5);
+  lm.initialize(ctx, 5);
   const int T = cfg.num_steps, B = cfg.batch_size, H = cfg.hidden_size, V = cfg.vocab_size;
   const std::vector<std::int32_t> x = {1, 4, 6, 0, 2, 2}, y = {4, 6, 0, 2, 2, 5};
   const ConstIds xi(x.data(), {T, B}, Device::CPU), yi(y.data(), {T, B}, Device::CPU);
@@ -194,8 +256,8 @@ void check_lm_gradients(double keep_prob) {
   const auto cost = [&](std::vector<double>& cost_sum) {
     auto state = lm.zero_state(ctx, B);
     for (int l = 0; l < cfg.num_layers; ++l) {
-      copy(state0.c[l].view(), state.c[l].view(), nullptr);
-      copy(state0.h[l].view(), state.h[l].view(), nullptr);
+      copy(ctx, state0.c[l].view(), state.c[l].view());
+      copy(ctx, state0.h[l].view(), state.h[l].view());
     }
     cost_sum.assign(1, 0.0);
     lm.forward(ctx, xi, yi, state, true, /*seed=*/99, /*mask_offset=*/7, view_of(cost_sum, {1}));
@@ -205,9 +267,9 @@ void check_lm_gradients(double keep_prob) {
   const double base = cost(s);
   ASSERT_TRUE(std::isfinite(base));
   lm.backward(ctx);
-  std::vector<double> params = to_vector(lm.params().view());
-  const std::vector<double> dense = to_vector(lm.dense_grads().view());
-  const std::vector<double> rows = to_vector(lm.embedding_row_grads().view());
+  std::vector<double> params = to_vector(ctx, lm.params().view());
+  const std::vector<double> dense = to_vector(ctx, lm.dense_grads().view());
+  const std::vector<double> rows = to_vector(ctx, lm.embedding_row_grads().view());
   std::vector<double> demb(static_cast<std::size_t>(V) * H, 0.0);
   ref::embedding_scatter_add<double>(T * B, V, H, x.data(), rows.data(), demb.data());
   const std::string mode = keep_prob < 1 ? "dropout " : "";
@@ -225,12 +287,12 @@ void check_lm_gradients(double keep_prob) {
         [&](const std::vector<double>& v) {
           std::vector<double> all = params;
           std::copy(v.begin(), v.end(), all.begin() + p.offset);
-          copy(DView(all.data(), {static_cast<std::int64_t>(all.size())}, Device::CPU),
-               lm.params().view(), nullptr);
+          copy(ctx, DView(all.data(), {static_cast<std::int64_t>(all.size())}, Device::CPU),
+               lm.params().view());
           std::vector<double> cs;
           const double f = cost(cs);
-          copy(DView(params.data(), {static_cast<std::int64_t>(params.size())}, Device::CPU),
-               lm.params().view(), nullptr);
+          copy(ctx, DView(params.data(), {static_cast<std::int64_t>(params.size())}, Device::CPU),
+               lm.params().view());
           return f;
         },
         x0, analytic));
@@ -265,7 +327,7 @@ TEST(LstmLm, SgdLowersTheLossOnARepeatedWindow) {
   nn::LmConfig cfg = tiny_config(1.0);
   cfg.hidden_size = 8;
   nn::LstmLanguageModel<float> lm(ctx, cfg);
-  lm.initialize(3);
+  lm.initialize(ctx, 3);
   const std::vector<std::int32_t> x = {1, 4, 6, 0, 2, 2}, y = {4, 6, 0, 2, 2, 5};
   std::vector<float> first, last;
   for (int step = 0; step < 30; ++step) {

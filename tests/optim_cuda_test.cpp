@@ -120,8 +120,9 @@ TEST(OptimCuda, SgdRowsMatchesReferenceWithDuplicates) {
   check_sgd_rows(ctx, 8, 7, 1, 8);
 }
 
-// On CUDA, rows outside [0, V) are skipped (the CPU op rejects them): the result equals the
-// reference applied to the in-range rows alone, and no other row changes.
+// On CUDA, rows outside [0, V) are skipped and reported at the next synchronisation (the CPU op
+// rejects them before writing; id_errors_cuda_test.cpp checks the message): the result equals
+// the reference applied to the in-range rows alone, and no other row changes.
 TEST(OptimCuda, SgdRowsSkipsOutOfRangeRows) {
   CURNN_REQUIRE_CUDA();
   Context ctx = Context::cuda();
@@ -143,6 +144,7 @@ TEST(OptimCuda, SgdRowsSkipsOutOfRangeRows) {
   Buffer<std::int32_t> drows = test::upload(ctx, rows);
   Buffer<float> dgrads = test::upload(ctx, grads), dtable = test::upload(ctx, table0);
   ops::sgd_update_rows(ctx, 0.5f, drows.view({N}), dgrads.view({N, E}), dtable.view({V, E}));
+  EXPECT_THROW(ctx.synchronize(), ArgumentError);
   EXPECT_TRUE(
       test::expect_close("sgd_rows out-of-range skipped", test::host_copy(ctx, dtable), want));
 }
