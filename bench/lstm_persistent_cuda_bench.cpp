@@ -54,17 +54,16 @@ bool skip_without_persistent(benchmark::State& state, RecurrentMode mode, int B,
 
 // One layer's weights, input and gradients on the device.
 struct LayerData {
-  LayerData(int T, int B, int E, int H)
+  LayerData(const Context& ctx, int T, int B, int E, int H)
       : T(T),
         B(B),
         E(E),
         H(H),
-        wx(bench::random_device_buffer(static_cast<std::size_t>(E) * 4 * H, -0.1f, 0.1f, 1)),
-        wh(bench::random_device_buffer(static_cast<std::size_t>(H) * 4 * H, -0.1f, 0.1f, 2)),
-        bias(bench::random_device_buffer(4 * H, -0.1f, 0.1f, 3)),
-        x(bench::random_device_buffer(static_cast<std::size_t>(T) * B * E, -1, 1, 4)),
-        dy(bench::random_device_buffer(static_cast<std::size_t>(T) * B * H, -1, 1, 5)),
-        y(Device::CUDA, static_cast<std::size_t>(T) * B * H),
+        wx(bench::random_device_buffer(ctx, static_cast<std::size_t>(E) * 4 * H, -0.1f, 0.1f, 1)),
+        wh(bench::random_device_buffer(ctx, static_cast<std::size_t>(H) * 4 * H, -0.1f, 0.1f, 2)),
+        bias(bench::random_device_buffer(ctx, 4 * H, -0.1f, 0.1f, 3)),
+        x(bench::random_device_buffer(ctx, static_cast<std::size_t>(T) * B * E, -1, 1, 4)),
+        dy(bench::random_device_buffer(ctx, static_cast<std::size_t>(T) * B * H, -1, 1, 5)),
         dx(Device::CUDA, static_cast<std::size_t>(T) * B * E),
         dwx(Device::CUDA, wx.size()),
         dwh(Device::CUDA, wh.size()),
@@ -76,7 +75,7 @@ struct LayerData {
     return {dwx.view({E, 4 * H}), dwh.view({H, 4 * H}), dbias.view({4 * H})};
   }
   int T, B, E, H;
-  Buffer<float> wx, wh, bias, x, dy, y, dx, dwx, dwh, dbias;
+  Buffer<float> wx, wh, bias, x, dy, dx, dwx, dwh, dbias;
 };
 
 // A layer forward + backward (what a training step runs per layer and direction).
@@ -85,11 +84,12 @@ void BM_LayerForwardBackward(benchmark::State& state, RecurrentMode mode) {
   const int H = static_cast<int>(state.range(2)), E = static_cast<int>(state.range(3));
   if (skip_without_persistent(state, mode, B, H)) return;
   Context ctx = Context::cuda();
-  LayerData d(T, B, E, H);
+  LayerData d(ctx, T, B, E, H);
   nn::LstmLayer<float> layer(E, H, 1.0f, nn::Direction::Forward,
                              nn::make_recurrent_loop<float>(mode));
   const auto step = [&] {
-    layer.forward(ctx, d.weights(), d.x.view({T, B, E}), {}, {}, d.y.view({T, B, H}), {}, {});
+    // As the engines call it without dropout: no y (the outputs stay in the tape).
+    layer.forward(ctx, d.weights(), d.x.view({T, B, E}), {}, {}, {}, {}, {});
     layer.backward(ctx, d.weights(), d.grads(), Write::Overwrite, d.x.view({T, B, E}),
                    d.dy.view({T, B, H}), {}, {}, d.dx.view({T, B, E}), {}, {});
   };
@@ -109,30 +109,30 @@ void BM_Loop(benchmark::State& state, RecurrentMode mode, bool backward) {
   const int H = static_cast<int>(state.range(2)), E = H;
   if (skip_without_persistent(state, mode, B, H)) return;
   Context ctx = Context::cuda();
-  LayerData d(T, B, E, H);
+  LayerData d(ctx, T, B, E, H);
   std::unique_ptr<nn::RecurrentLoop<float>> loop = nn::make_recurrent_loop<float>(mode);
   nn::LstmTape<float> tape;
-  tape.reserve(Device::CUDA, T, B, H, false);
-  Buffer<float> pre = bench::random_device_buffer(tape.pre.size(), -1, 1, 6);
-  Buffer<float> init = bench::random_device_buffer(tape.h.size(), -0.5f, 0.5f, 7);
-  copy(init.view(), tape.h.view(), ctx.stream());
-  copy(init.view(), tape.c.view(), ctx.stream());
+  tape.reserve(Device::CUDA, T, B, H);
+  Buffer<float> pre = bench::random_device_buffer(ctx, tape.pre.size(), -1, 1, 6);
+  Buffer<float> init = bench::random_device_buffer(ctx, tape.h.size(), -0.5f, 0.5f, 7);
+  copy(ctx, init.view(), tape.h.view());
+  copy(ctx, init.view(), tape.c.view());
   Buffer<float> dh(Device::CUDA, static_cast<std::size_t>(B) * H),
       dc(Device::CUDA, static_cast<std::size_t>(B) * H);
   const nn::LstmWeights<float> w = d.weights();
   const auto restore_pre = [&] {  // the per-step forward accumulates h Wh into pre
-    copy(pre.view(), tape.pre.view(), ctx.stream());
+    copy(ctx, pre.view(), tape.pre.view());
   };
   const auto run = [&] {
     if (backward) {
       loop->backward(ctx, w, nn::Direction::Forward, tape, d.dy.view({T, B, H}), {}, {},
                      dh.view({B, H}), dc.view({B, H}));
     } else {
-      loop->forward(ctx, w, 1.0f, nn::Direction::Forward, tape, d.y.view({T, B, H}));
+      loop->forward(ctx, w, 1.0f, nn::Direction::Forward, tape, {}, {}, {});
     }
   };
   restore_pre();
-  loop->forward(ctx, w, 1.0f, nn::Direction::Forward, tape, d.y.view({T, B, H}));  // the tape
+  loop->forward(ctx, w, 1.0f, nn::Direction::Forward, tape, {}, {}, {});  // the tape
   for (int i = 0; i < 3; ++i) {
     if (!backward) restore_pre();
     run();
@@ -156,25 +156,24 @@ void BM_TwoDirections(benchmark::State& state, bool one_launch) {
   Context ctx = Context::cuda();
   std::string why;
   const cuda::persistent::Plan plan = cuda::plan_persistent_lstm(B, H, 2, &why);
-  LayerData d(T, B, H, H);
+  LayerData d(ctx, T, B, H, H);
   nn::LstmTape<float> tapes[2];
-  Buffer<float> ys[2], dh[2], dc[2];
+  Buffer<float> dh[2], dc[2];
   cuda::PersistentLstmDirection dirs[2];
   const std::size_t BH = static_cast<std::size_t>(B) * H;
   for (int i = 0; i < 2; ++i) {
-    tapes[i].reserve(Device::CUDA, T, B, H, false);
-    Buffer<float> fill = bench::random_device_buffer(tapes[i].h.size(), -0.5f, 0.5f, 8 + i);
-    copy(fill.view(), tapes[i].h.view(), ctx.stream());
-    copy(fill.view(), tapes[i].c.view(), ctx.stream());
-    Buffer<float> pre = bench::random_device_buffer(tapes[i].pre.size(), -1, 1, 10 + i);
-    copy(pre.view(), tapes[i].pre.view(), ctx.stream());
+    tapes[i].reserve(Device::CUDA, T, B, H);
+    Buffer<float> fill = bench::random_device_buffer(ctx, tapes[i].h.size(), -0.5f, 0.5f, 8 + i);
+    copy(ctx, fill.view(), tapes[i].h.view());
+    copy(ctx, fill.view(), tapes[i].c.view());
+    Buffer<float> pre = bench::random_device_buffer(ctx, tapes[i].pre.size(), -1, 1, 10 + i);
+    copy(ctx, pre.view(), tapes[i].pre.view());
     ctx.synchronize();
-    ys[i] = Buffer<float>(Device::CUDA, T * BH);
     dh[i] = Buffer<float>(Device::CUDA, BH);
     dc[i] = Buffer<float>(Device::CUDA, BH);
     dirs[i] = nn::persistent_direction(
         d.weights(), i ? nn::Direction::Reverse : nn::Direction::Forward, tapes[i]);
-    dirs[i].y = ys[i].data(), dirs[i].dy = d.dy.data();
+    dirs[i].dy = d.dy.data();  // no mask, no y: the outputs stay in the tapes (as in the BiLSTM)
     dirs[i].dh_first = dh[i].data(), dirs[i].dc_first = dc[i].data();
   }
   // Each backward leaves dPre in pre, which the next forward reads as x Wx: bounded values,

@@ -4,15 +4,18 @@
 //
 // Math (TensorFlow BasicLSTMCell, gate order [i, j, f, o]; include/curnn/ref/lstm_cell.hpp):
 //   forward, per step t:  a = (pre_t + h_prev Wh) + bias, pre_t = x_t Wx given in the tape;
-//     (gates, c_t, h_t) = cell(a, c_prev, forget_bias);  y_t = h_t * mask_t (h_t without a mask)
+//     (gates, c_t, h_t) = cell(a, c_prev, forget_bias);  y_t = h_t * mask_t (with a mask; a copy
+//     of h_t when y is given without one); the last step also writes h_final, c_final
 //   backward, per step t in reverse order of the forward:
 //     dPre_t, dc_prev = cell_backward(gates, c_t, c_prev, dh + mask_t * dy_t, dc)
 //     dh_prev = dPre_t Wh^T
 // The tape and its state slots are nn::LstmTape's (include/curnn/nn/lstm.hpp); this kernel writes
-// exactly what nn::GemmPerStepLoop writes (gates, the step slots of c and h, y; dPre into pre,
-// dh_first, dc_first), so the weight-gradient GEMMs of nn::LstmLayer are unchanged. The per-unit
-// cell math is kernels/lstm_cell_math.cuh, shared with kernels/lstm_cell.cu. The partition and
-// the launch plan are include/curnn/cuda/lstm_persistent_plan.hpp (CPU-tested).
+// exactly what nn::GemmPerStepLoop writes (gates, the step slots of c and h, y with a mask, the
+// final state straight from the last step into h_final/c_final; dPre into pre, and the gradients
+// reaching the initial state straight into dh_first/dc_first), so the weight-gradient GEMMs of
+// nn::LstmLayer are unchanged. The per-unit cell math is kernels/lstm_cell_math.cuh, shared with
+// kernels/lstm_cell.cu. The partition and the launch plan are
+// include/curnn/cuda/lstm_persistent_plan.hpp (CPU-tested).
 // Tests: tests/lstm_persistent_cuda_test.cpp (against GemmPerStepLoop on the CPU and on CUDA,
 // both directions, masks, initial states, odd shapes, every cluster size, determinism; to run
 // under compute-sanitizer racecheck and memcheck), tests/persistent_loop_test.cpp (the plan, on
@@ -55,7 +58,9 @@
 //   B2 (barrier.cluster.arrive.release ... wait.acquire): after it, h_s[cur ^ 1] holds all of
 //      h_t in every block (release/acquire orders the remote stores), and no block still reads
 //      h_s[cur] or red of step s, so step s + 1 may overwrite them. Between arrive and wait the
-//      owners store the step's tape (global only, nothing other blocks read).
+//      owners store the step's tape (global only, nothing other blocks read), and after the
+//      last step the final state into h_final/c_final (they may be the layer's h0/c0: the
+//      kernel reads the initial state only from the tape's slot, before B0).
 //   h_s[cur ^ 1] is free to overwrite in step s because its last readers (step s - 1) all
 //   arrived at B2 of step s - 1 before anyone passed it.
 // Backward step s = T-1 .. 0 (recv buffer written in step s: s & 1):
@@ -314,7 +319,11 @@ __global__ void __launch_bounds__(persistent::kMaxThreads, 1)
         for (int q = 0; q < 4; ++q) d.gates[at(t, B, b, 4 * H, q * H + unit)] = g[r][q];
         d.c[at(t + 1, B, b, H, unit)] = c[r];
         d.h[at(t + 1, B, b, H, unit)] = hv[r];
-        d.y[at(t, B, b, H, unit)] = d.mask ? hv[r] * m[r] : hv[r];
+        if (d.y) d.y[at(t, B, b, H, unit)] = d.mask ? hv[r] * m[r] : hv[r];
+        if (step == T - 1) {  // the final state, straight from the last step's registers
+          if (d.h_final) d.h_final[at(0, B, b, H, unit)] = hv[r];
+          if (d.c_final) d.c_final[at(0, B, b, H, unit)] = c[r];
+        }
       }
     }
     cluster.barrier_wait(std::move(arrived));  // B2 (acquire)
@@ -600,8 +609,9 @@ void persistent_lstm_forward(const Plan& plan, int T, int B, int H, float forget
   check_launch(plan, T, B, H, dirs, directions);
   for (int i = 0; i < directions; ++i) {
     const PersistentLstmDirection& d = dirs[i];
-    CURNN_CHECK_ARG(d.wh && d.bias && d.pre && d.gates && d.c && d.h && d.y,
+    CURNN_CHECK_ARG(d.wh && d.bias && d.pre && d.gates && d.c && d.h,
                     "null forward input or output (direction " << i << ")");
+    CURNN_CHECK_ARG(!d.mask || d.y, "a dropout mask without y (direction " << i << ")");
   }
   launch(lstm_persistent_forward_kernel, plan, plan.forward_threads, plan.forward_smem,
          launch_shape(plan, T, B, H, forget_bias), direction_pair(dirs, directions), directions,

@@ -1,11 +1,14 @@
 // The persistent LSTM loop (kernels/lstm_persistent.cu through nn::PersistentLoop) against the
 // per-step loop (nn::GemmPerStepLoop) on the CPU reference backend and on CUDA:
-//  - the loop alone: the forward tape (gates, the c and h state slots) and y, then dPre (in
-//    tape.pre), dh_first and dc_first, both directions, with and without a dropout mask and an
-//    initial state / final-state gradients, at the experiments' shapes (PTB small B 20 H 200,
-//    T 20 and 35, the batch-1 test pass; the BiLSTM's B 128 H 256 T 28) and odd ones (H not a
-//    multiple of the cluster, B 1, T 1, H 1 and 2);
-//  - the layer: outputs, final state, dx and the weight gradients (nn::LstmLayer);
+//  - the loop alone: the forward tape (gates, the c and h state slots), y (with a mask only, as
+//    nn::LstmLayer calls the loops) and the final state written by the last step (bitwise its
+//    tape slots), then dPre (in tape.pre), dh_first and dc_first, both directions, with and
+//    without a dropout mask and an initial state / final-state gradients, at the experiments'
+//    shapes (PTB small B 20 H 200, T 20 and 35, the batch-1 test pass; the BiLSTM's B 128 H 256
+//    T 28) and odd ones (H not a multiple of the cluster, B 1, T 1, H 1 and 2), on exact and on
+//    grown (grow-only) tapes;
+//  - the layer as the engines call it: outputs (y with a mask, else the tape's), final state
+//    (also carried in place, and h only as in the BiLSTM), dx and the weight gradients;
 //  - every cluster size and batch split (more clusters than run at once, too), bitwise
 //    determinism run to run, both directions in one launch = two launches, and the errors.
 // Outputs start as NaN, so an unwritten element fails; inputs are random (never zeros).
@@ -68,7 +71,7 @@ std::vector<LoopCase> all_cases(const Shape& s) {
 }
 
 Buffer<float> put(const Context& ctx, const std::vector<float>& v) {
-  return ctx.is_cuda() ? test::upload(ctx, v) : to_buffer(v, Device::CPU);
+  return to_buffer(ctx, v);  // queued on ctx's stream (a plain copy on the CPU)
 }
 
 std::vector<float> dropout_mask(std::size_t n, std::uint64_t seed) {
@@ -99,22 +102,29 @@ struct LoopInputs {
 };
 
 struct LoopOutputs {
-  std::vector<float> y, gates, c, h;  // c, h: the T + 1 used slots (initial state and steps)
+  std::vector<float> y;            // with a mask only (the loops write no y without one)
+  std::vector<float> gates, c, h;  // c, h: the T + 1 used slots (initial state and steps)
+  std::vector<float> h_final, c_final;
   std::vector<float> dpre, dh_first, dc_first;
   bool unused_slot_untouched = true;  // the slot neither read nor written is still NaN
+  bool final_is_last_slot = true;     // h_final, c_final bitwise the last step's tape slots
 };
 
 // One direction's tape on ctx, filled as nn::LstmLayer::forward leaves it for the loop: pre =
-// x Wx, the initial state in its slot, the mask; every other slot and the gates NaN.
+// x Wx, the initial state in its slot, the mask (a view of a buffer of the caller's); every other
+// slot and the gates NaN. `grown`: the tape was reserved for a larger shape first (its buffers
+// only grow: an evaluation's last, smaller batch runs on the first elements of larger ones).
 struct TapeOnDevice {
-  TapeOnDevice(Context& ctx, const LoopCase& c, const LoopInputs& in) {
+  TapeOnDevice(Context& ctx, const LoopCase& c, const LoopInputs& in, bool grown = false) {
     const int T = c.s.T, B = c.s.B, H = c.s.H;
     const std::size_t BH = static_cast<std::size_t>(B) * H;
-    tape.reserve(ctx.device(), T, B, H, c.mask);
+    if (grown) tape.reserve(ctx.device(), T + 3, B + 2, H);
+    tape.reserve(ctx.device(), T, B, H);
     const auto fill = [&](Buffer<float>& dst, const std::vector<float>& src) {
       copy(
+          ctx,
           TensorView<const float>(src.data(), {static_cast<std::int64_t>(src.size())}, Device::CPU),
-          dst.view(), ctx.stream());
+          dst.prefix({static_cast<std::int64_t>(src.size())}));
     };
     fill(tape.pre, in.pre);
     fill(tape.gates, test::nan_filled(T * 4 * BH));
@@ -124,30 +134,41 @@ struct TapeOnDevice {
     std::copy(in.c0.begin(), in.c0.end(), c_slots.begin() + init * BH);
     fill(tape.h, h_slots);
     fill(tape.c, c_slots);
-    if (c.mask) fill(tape.mask, in.mask);
+    if (c.mask) {
+      mask = put(ctx, in.mask);
+      tape.mask = mask.view({T, B, H});
+    }
     wh = put(ctx, in.wh);
     bias = put(ctx, in.bias);
-    ctx.synchronize();  // the host vectors above go out of scope
   }
   nn::LstmWeights<float> weights(int H) {
     return {TensorView<float>(), wh.view({H, 4 * H}), bias.view({4 * H})};
   }
+  // The first n elements of a tape buffer, on the host.
+  std::vector<float> read(const Context& ctx, const Buffer<float>& b, std::size_t n) const {
+    return to_vector(ctx, b.prefix({static_cast<std::int64_t>(n)}));
+  }
   nn::LstmTape<float> tape;
-  Buffer<float> wh, bias;
+  Buffer<float> mask, wh, bias;
 };
 
-LoopOutputs run_loop(Context& ctx, Loop& loop, const LoopCase& c, const LoopInputs& in) {
+LoopOutputs run_loop(Context& ctx, Loop& loop, const LoopCase& c, const LoopInputs& in,
+                     bool grown_tape = false) {
   const int T = c.s.T, B = c.s.B, H = c.s.H;
   const std::size_t BH = static_cast<std::size_t>(B) * H;
-  TapeOnDevice td(ctx, c, in);
-  Buffer<float> y = put(ctx, test::nan_filled(T * BH));
+  TapeOnDevice td(ctx, c, in, grown_tape);
+  // y only with a mask (as nn::LstmLayer calls the loops); the final state always.
+  Buffer<float> y = put(ctx, test::nan_filled(T * BH)), h_final = put(ctx, test::nan_filled(BH)),
+                c_final = put(ctx, test::nan_filled(BH));
   const nn::LstmWeights<float> w = td.weights(H);
-  loop.forward(ctx, w, c.forget_bias, c.dir, td.tape, y.view({T, B, H}));
-  ctx.synchronize();
+  loop.forward(ctx, w, c.forget_bias, c.dir, td.tape,
+               c.mask ? y.view({T, B, H}) : TensorView<float>(), h_final.view({B, H}),
+               c_final.view({B, H}));
   LoopOutputs out;
-  out.y = to_vector(y.view());
-  out.gates = to_vector(td.tape.gates.view());
-  const std::vector<float> h = to_vector(td.tape.h.view()), cs = to_vector(td.tape.c.view());
+  if (c.mask) out.y = to_vector(ctx, y.view());
+  out.gates = td.read(ctx, td.tape.gates, T * 4 * BH);
+  const std::vector<float> h = td.read(ctx, td.tape.h, (T + 2) * BH),
+                           cs = td.read(ctx, td.tape.c, (T + 2) * BH);
   const std::size_t first = c.dir == Direction::Forward ? 0 : BH;  // slots 0..T or 1..T+1
   out.h.assign(h.begin() + first, h.begin() + first + (T + 1) * BH);
   out.c.assign(cs.begin() + first, cs.begin() + first + (T + 1) * BH);
@@ -155,6 +176,12 @@ LoopOutputs run_loop(Context& ctx, Loop& loop, const LoopCase& c, const LoopInpu
   for (std::size_t i = unused; i < unused + BH; ++i) {
     out.unused_slot_untouched &= std::isnan(h[i]) && std::isnan(cs[i]);
   }
+  out.h_final = to_vector(ctx, h_final.view());
+  out.c_final = to_vector(ctx, c_final.view());
+  const std::size_t last = (c.dir == Direction::Forward ? T : 1) * BH;  // the final state's slot
+  out.final_is_last_slot =
+      std::memcmp(out.h_final.data(), h.data() + last, BH * sizeof(float)) == 0 &&
+      std::memcmp(out.c_final.data(), cs.data() + last, BH * sizeof(float)) == 0;
 
   Buffer<float> dy = put(ctx, in.dy), dh_first = put(ctx, test::nan_filled(BH)),
                 dc_first = put(ctx, test::nan_filled(BH));
@@ -165,10 +192,10 @@ LoopOutputs run_loop(Context& ctx, Loop& loop, const LoopCase& c, const LoopInpu
   };
   loop.backward(ctx, w, c.dir, td.tape, dy.view({T, B, H}), optional(dh_last), optional(dc_last),
                 dh_first.view({B, H}), dc_first.view({B, H}));
-  ctx.synchronize();
-  out.dpre = to_vector(td.tape.pre.view());
-  out.dh_first = to_vector(dh_first.view());
-  out.dc_first = to_vector(dc_first.view());
+  out.dpre = td.read(ctx, td.tape.pre, T * 4 * BH);
+  out.dh_first = to_vector(ctx, dh_first.view());
+  out.dc_first = to_vector(ctx, dc_first.view());
+  ctx.synchronize();  // device-side errors surface here
   return out;
 }
 
@@ -183,6 +210,9 @@ void expect_loop_close(const std::string& what, const LoopOutputs& got, const Lo
   EXPECT_TRUE(test::expect_close(what + "gates", got.gates, ref.gates, kForwardTol));
   EXPECT_TRUE(test::expect_close(what + "c slots", got.c, ref.c, kForwardTol));
   EXPECT_TRUE(test::expect_close(what + "h slots", got.h, ref.h, kForwardTol));
+  EXPECT_TRUE(test::expect_close(what + "h_final", got.h_final, ref.h_final, kForwardTol));
+  EXPECT_TRUE(test::expect_close(what + "c_final", got.c_final, ref.c_final, kForwardTol));
+  EXPECT_TRUE(got.final_is_last_slot) << what << "the final state is not the last step's";
   EXPECT_TRUE(test::expect_close(what + "dPre", got.dpre, ref.dpre, kBackwardTol));
   EXPECT_TRUE(test::expect_close(what + "dh_first", got.dh_first, ref.dh_first, kBackwardTol));
   EXPECT_TRUE(test::expect_close(what + "dc_first", got.dc_first, ref.dc_first, kBackwardTol));
@@ -198,6 +228,8 @@ void expect_loop_identical(const std::string& what, const LoopOutputs& a, const 
   EXPECT_TRUE(same_bits(a.gates, b.gates)) << what << "gates";
   EXPECT_TRUE(same_bits(a.c, b.c)) << what << "c slots";
   EXPECT_TRUE(same_bits(a.h, b.h)) << what << "h slots";
+  EXPECT_TRUE(same_bits(a.h_final, b.h_final)) << what << "h_final";
+  EXPECT_TRUE(same_bits(a.c_final, b.c_final)) << what << "c_final";
   EXPECT_TRUE(same_bits(a.dpre, b.dpre)) << what << "dPre";
   EXPECT_TRUE(same_bits(a.dh_first, b.dh_first)) << what << "dh_first";
   EXPECT_TRUE(same_bits(a.dc_first, b.dc_first)) << what << "dc_first";
@@ -257,6 +289,9 @@ TEST(PersistentLstmCuda, LoopMatchesPerStepOnCuda) {
       const LoopOutputs ref = run_loop(gpu, per_step, c, in);
       const LoopOutputs got = run_loop(gpu, persistent, c, in);
       expect_loop_close(describe(c) + "vs CUDA per-step: ", got, ref);
+      // On a tape reserved for a larger shape first (grow-only buffers): the same bits.
+      expect_loop_identical(
+          describe(c) + "grown tape: ", run_loop(gpu, persistent, c, in, /*grown_tape=*/true), got);
     }
   }
 }
@@ -290,7 +325,16 @@ struct LayerOutputs {
   std::vector<float> y, hT, cT, dx, dwx, dwh, dbias, dh0, dc0;
 };
 
-LayerOutputs run_layer(Context& ctx, std::unique_ptr<Loop> loop, const LoopCase& c, int E) {
+// How the engines call a layer (include/curnn/nn/lstm.hpp): y only with a mask, else the outputs
+// read from the tape (output()); and
+enum class LayerCall {
+  Full,        // every final state and initial-state gradient asked for
+  InPlace,     // hT, cT are h0, c0 themselves (the LM carries its state in place)
+  FinalHOnly,  // hT only, no cT, no dh0, dc0 (the BiLSTM)
+};
+
+LayerOutputs run_layer(Context& ctx, std::unique_ptr<Loop> loop, const LoopCase& c, int E,
+                       LayerCall call = LayerCall::Full) {
   const int T = c.s.T, B = c.s.B, H = c.s.H;
   const std::size_t BH = static_cast<std::size_t>(B) * H;
   const double scale = 1.5 / std::sqrt(static_cast<double>(H));
@@ -312,22 +356,32 @@ LayerOutputs run_layer(Context& ctx, std::unique_ptr<Loop> loop, const LoopCase&
                 dwx = nan(E * 4 * H), dwh = nan(H * 4 * H), dbias = nan(4 * H), dh0 = nan(BH),
                 dc0 = nan(BH);
   const auto opt = [](Buffer<float>& b, std::initializer_list<std::int64_t> shape) {
-    return b.size() ? TensorView<const float>(b.view(shape)) : TensorView<const float>();
+    return b.size() ? TensorView<float>(b.view(shape)) : TensorView<float>();
   };
+  const bool in_place = call == LayerCall::InPlace, all = call != LayerCall::FinalHOnly;
   const nn::LstmWeights<float> w{wx.view({E, 4 * H}), wh.view({H, 4 * H}), bias.view({4 * H})};
   const nn::LstmWeights<float> g{dwx.view({E, 4 * H}), dwh.view({H, 4 * H}), dbias.view({4 * H})};
   nn::LstmLayer<float> layer(E, H, c.forget_bias, c.dir, std::move(loop));
-  layer.forward(ctx, w, x.view({T, B, E}), opt(h0, {B, H}), opt(c0, {B, H}), y.view({T, B, H}),
-                hT.view({B, H}), cT.view({B, H}), opt(mask, {T, B, H}));
-  layer.backward(ctx, w, g, Write::Overwrite, x.view({T, B, E}), dy.view({T, B, H}),
-                 opt(dhT, {B, H}), opt(dcT, {B, H}), dx.view({T, B, E}), dh0.view({B, H}),
-                 dc0.view({B, H}));
-  ctx.synchronize();
+  layer.forward(ctx, w, x.view({T, B, E}), opt(h0, {B, H}), opt(c0, {B, H}),
+                c.mask ? y.view({T, B, H}) : TensorView<float>(),
+                in_place ? opt(h0, {B, H}) : hT.view({B, H}),
+                in_place ? opt(c0, {B, H})
+                : all    ? cT.view({B, H})
+                         : TensorView<float>(),
+                opt(mask, {T, B, H}));
   LayerOutputs out;
+  out.y = to_vector(ctx, layer.output());
+  out.hT = to_vector(ctx, in_place ? h0.view() : hT.view());
+  if (all) out.cT = to_vector(ctx, in_place ? c0.view() : cT.view());
+  layer.backward(ctx, w, g, Write::Overwrite, x.view({T, B, E}), dy.view({T, B, H}),
+                 opt(dhT, {B, H}), opt(dcT, {B, H}), dx.view({T, B, E}),
+                 all ? dh0.view({B, H}) : TensorView<float>(),
+                 all ? dc0.view({B, H}) : TensorView<float>());
   const std::pair<std::vector<float>*, Buffer<float>*> results[] = {
-      {&out.y, &y},     {&out.hT, &hT},       {&out.cT, &cT},   {&out.dx, &dx},  {&out.dwx, &dwx},
-      {&out.dwh, &dwh}, {&out.dbias, &dbias}, {&out.dh0, &dh0}, {&out.dc0, &dc0}};
-  for (const auto& [dst, src] : results) *dst = to_vector(src->view());
+      {&out.dx, &dx}, {&out.dwx, &dwx}, {&out.dwh, &dwh}, {&out.dbias, &dbias}};
+  for (const auto& [dst, src] : results) *dst = to_vector(ctx, src->view());
+  if (all) out.dh0 = to_vector(ctx, dh0.view()), out.dc0 = to_vector(ctx, dc0.view());
+  ctx.synchronize();
   return out;
 }
 
@@ -337,25 +391,32 @@ TEST(PersistentLstmCuda, LayerOutputsAndWeightGradientsMatchReference) {
   struct Case {
     LoopCase c;
     int E;
+    LayerCall call;
   };
   const Case cases[] = {
-      {{{20, 20, 200}, Direction::Forward, true, true, 0.0f}, 200},    // PTB small, training
-      {{{1, 1, 200}, Direction::Forward, false, true, 0.0f}, 200},     // PTB test pass
-      {{{28, 128, 256}, Direction::Forward, false, false, 1.0f}, 28},  // BiLSTM forward
-      {{{28, 128, 256}, Direction::Reverse, false, false, 1.0f}, 28},  // BiLSTM backward
-      {{{5, 7, 37}, Direction::Reverse, true, true, 0.5f}, 9},
-      {{{3, 1, 1}, Direction::Forward, true, true, 0.5f}, 2},
+      // PTB small, training (dropout: y given) and the test pass (state carried in place)
+      {{{20, 20, 200}, Direction::Forward, true, true, 0.0f}, 200, LayerCall::InPlace},
+      {{{1, 1, 200}, Direction::Forward, false, true, 0.0f}, 200, LayerCall::InPlace},
+      {{{20, 20, 200}, Direction::Forward, false, true, 0.0f}, 200, LayerCall::Full},
+      // the BiLSTM's two directions
+      {{{28, 128, 256}, Direction::Forward, false, false, 1.0f}, 28, LayerCall::FinalHOnly},
+      {{{28, 128, 256}, Direction::Reverse, false, false, 1.0f}, 28, LayerCall::FinalHOnly},
+      {{{5, 7, 37}, Direction::Reverse, true, true, 0.5f}, 9, LayerCall::Full},
+      {{{5, 7, 37}, Direction::Reverse, false, true, 0.5f}, 9, LayerCall::InPlace},
+      {{{3, 1, 1}, Direction::Forward, true, true, 0.5f}, 2, LayerCall::Full},
   };
   for (const Case& k : cases) {
     const LayerOutputs ref =
-        run_layer(cpu, std::make_unique<nn::GemmPerStepLoop<float>>(), k.c, k.E);
+        run_layer(cpu, std::make_unique<nn::GemmPerStepLoop<float>>(), k.c, k.E, k.call);
     const LayerOutputs cuda_ref =
-        run_layer(gpu, std::make_unique<nn::GemmPerStepLoop<float>>(), k.c, k.E);
-    const LayerOutputs got = run_layer(gpu, std::make_unique<nn::PersistentLoop>(), k.c, k.E);
+        run_layer(gpu, std::make_unique<nn::GemmPerStepLoop<float>>(), k.c, k.E, k.call);
+    const LayerOutputs got =
+        run_layer(gpu, std::make_unique<nn::PersistentLoop>(), k.c, k.E, k.call);
     const std::pair<const LayerOutputs*, const char*> references[] = {{&ref, "CPU"},
                                                                       {&cuda_ref, "CUDA per-step"}};
     for (const auto& [r, against] : references) {
-      const std::string s = describe(k.c) + "E=" + std::to_string(k.E) + " vs " + against + ": ";
+      const std::string s = describe(k.c) + "E=" + std::to_string(k.E) + " call " +
+                            std::to_string(static_cast<int>(k.call)) + " vs " + against + ": ";
       EXPECT_TRUE(test::expect_close(s + "y", got.y, r->y, kForwardTol));
       EXPECT_TRUE(test::expect_close(s + "final h", got.hT, r->hT, kForwardTol));
       EXPECT_TRUE(test::expect_close(s + "final c", got.cT, r->cT, kForwardTol));
@@ -422,7 +483,8 @@ TEST(PersistentLstmCuda, BitwiseDeterministicRunToRun) {
 }
 
 // One launch of both directions (the BiLSTM's) gives bitwise what two launches give with the
-// same plan.
+// same plan, through the launchers' raw arguments: the forward direction with a mask and y, the
+// reverse one without a mask but with y (then a copy of h), both with the final state.
 TEST(PersistentLstmCuda, TwoDirectionsInOneLaunchEqualSeparateLaunches) {
   CURNN_REQUIRE_PERSISTENT();
   Context gpu = Context::cuda();
@@ -435,25 +497,32 @@ TEST(PersistentLstmCuda, TwoDirectionsInOneLaunchEqualSeparateLaunches) {
                                {s, Direction::Reverse, false, true, 1.0f}};
     const LoopInputs inputs[2] = {LoopInputs(cases[0], 41), LoopInputs(cases[1], 51)};
     const std::size_t BH = static_cast<std::size_t>(B) * H;
-    // Runs both directions, together or one launch each; returns [y, gates, h, c, dPre, dh, dc]
-    // of both.
+    const char* names[] = {"y", "h_final", "c_final",  "gates",   "h",
+                           "c", "dPre",    "dh_first", "dc_first"};
+    constexpr int kOutputs = 9;  // per direction, in the order of names
+    // Runs both directions, together or one launch each; returns the outputs of both.
     const auto run = [&](bool together) {
       std::vector<std::unique_ptr<TapeOnDevice>> tapes;
-      std::vector<Buffer<float>> buffers;
+      std::vector<Buffer<float>> buffers;  // per direction: y, h_final, c_final, dy, dh_last,
+                                           // dc_last, dh_first, dc_first
       cuda::PersistentLstmDirection dirs[2];
       for (int i = 0; i < 2; ++i) {
         tapes.push_back(std::make_unique<TapeOnDevice>(gpu, cases[i], inputs[i]));
         dirs[i] = nn::persistent_direction(tapes[i]->weights(H), cases[i].dir, tapes[i]->tape);
         buffers.push_back(put(gpu, test::nan_filled(T * BH)));  // y
+        buffers.push_back(put(gpu, test::nan_filled(BH)));      // h_final
+        buffers.push_back(put(gpu, test::nan_filled(BH)));      // c_final
         buffers.push_back(put(gpu, inputs[i].dy));
         buffers.push_back(put(gpu, inputs[i].dh_last));
         buffers.push_back(put(gpu, inputs[i].dc_last));
         buffers.push_back(put(gpu, test::nan_filled(BH)));  // dh_first
         buffers.push_back(put(gpu, test::nan_filled(BH)));  // dc_first
-        Buffer<float>* b = &buffers[buffers.size() - 6];
-        dirs[i].y = b[0].data(), dirs[i].dy = b[1].data(), dirs[i].dh_last = b[2].data();
-        dirs[i].dc_last = b[3].data(), dirs[i].dh_first = b[4].data();
-        dirs[i].dc_first = b[5].data();
+      }
+      for (int i = 0; i < 2; ++i) {
+        Buffer<float>* b = &buffers[8 * i];
+        dirs[i].y = b[0].data(), dirs[i].h_final = b[1].data(), dirs[i].c_final = b[2].data();
+        dirs[i].dy = b[3].data(), dirs[i].dh_last = b[4].data(), dirs[i].dc_last = b[5].data();
+        dirs[i].dh_first = b[6].data(), dirs[i].dc_first = b[7].data();
       }
       if (together) {
         cuda::persistent_lstm_forward(plan, T, B, H, 1.0f, dirs, 2, gpu.stream());
@@ -464,30 +533,44 @@ TEST(PersistentLstmCuda, TwoDirectionsInOneLaunchEqualSeparateLaunches) {
           cuda::persistent_lstm_backward(plan, T, B, H, &dirs[i], 1, gpu.stream());
         }
       }
-      gpu.synchronize();
       std::vector<std::vector<float>> out;
       for (int i = 0; i < 2; ++i) {
         nn::LstmTape<float>& t = tapes[i]->tape;
-        for (Buffer<float>* b : {&buffers[6 * i], &t.gates, &t.h, &t.c, &t.pre, &buffers[6 * i + 4],
-                                 &buffers[6 * i + 5]}) {
-          out.push_back(to_vector(b->view()));
+        Buffer<float>* b = &buffers[8 * i];
+        for (Buffer<float>* o : {&b[0], &b[1], &b[2], &t.gates, &t.h, &t.c, &t.pre, &b[6], &b[7]}) {
+          out.push_back(to_vector(gpu, o->view()));
         }
       }
+      gpu.synchronize();
       return out;
     };
     const auto separate = run(false), together = run(true);
-    const char* names[] = {"y", "gates", "h", "c", "dPre", "dh_first", "dc_first"};
     for (std::size_t i = 0; i < separate.size(); ++i) {
-      EXPECT_TRUE(same_bits(separate[i], together[i]))
-          << "T=" << T << " B=" << B << " H=" << H << (i < 7 ? " forward " : " reverse ")
-          << names[i % 7];
+      const std::string what = "T=" + std::to_string(T) + " B=" + std::to_string(B) +
+                               " H=" + std::to_string(H) +
+                               (i < kOutputs ? " forward " : " reverse ") + names[i % kOutputs];
+      EXPECT_TRUE(same_bits(separate[i], together[i])) << what;
+      const std::string name = names[i % kOutputs];
+      if (name == "h" || name == "c") continue;  // they keep one unused NaN slot
       for (float v : together[i]) {
-        if (!std::isfinite(v) && i % 7 != 2 && i % 7 != 3) {  // h, c keep one unused NaN slot
-          ADD_FAILURE() << "non-finite output " << names[i % 7];
+        if (!std::isfinite(v)) {
+          ADD_FAILURE() << what << ": non-finite output";
           break;
         }
       }
     }
+    // The reverse direction's y without a mask is its h (slots 1..T); each final state is the
+    // last step's slot (forward: slot T; reverse: slot 1).
+    const std::vector<float>* rev = &together[kOutputs];
+    EXPECT_TRUE(
+        same_bits(rev[0], std::vector<float>(rev[4].begin() + BH, rev[4].begin() + (T + 1) * BH)))
+        << "reverse y without a mask";
+    const std::vector<float>* fwd = &together[0];
+    EXPECT_TRUE(same_bits(
+        fwd[1], std::vector<float>(fwd[4].begin() + T * BH, fwd[4].begin() + (T + 1) * BH)))
+        << "forward h_final";
+    EXPECT_TRUE(same_bits(rev[2], std::vector<float>(rev[5].begin() + BH, rev[5].begin() + 2 * BH)))
+        << "reverse c_final";
   }
 }
 

@@ -4,13 +4,16 @@
 //  - the plans at the experiments' shapes on a Hopper block (227 KB of shared memory), their
 //    invariants over a sweep of shapes, and H 650 (PTB medium) not fitting;
 //  - --recurrent auto|per-step|persistent: names, auto = per-step while no shape is verified on
-//    a GPU (bitwise on the CPU), and clear errors for persistent on the CPU or in double, in the
-//    engines and in the apps' command lines.
+//    a GPU (bitwise on the CPU, in each way the engines call a layer: y or the tape's outputs,
+//    dropout, the state carried in place), and clear errors for persistent on the CPU or in
+//    double, in the engines and in the apps' command lines.
 // The persistent kernels themselves: tests/lstm_persistent_cuda_test.cpp.
 #include <gtest/gtest.h>
 
+#include <cmath>
 #include <cstring>
 #include <filesystem>
+#include <limits>
 #include <string>
 #include <vector>
 
@@ -172,24 +175,47 @@ TEST(RecurrentMode, AutoIsPerStepUntilShapesAreVerifiedOnAGpu) {
   EXPECT_FALSE(nn::persistent_loop_verified(128, 256));
 }
 
+// How a layer is called (the engines' ways since the copy-free engine): y given without a mask
+// (a copy of the tape's outputs), no y (the outputs read through output(), as the BiLSTM and the
+// LM without dropout), a dropout mask with y (the LM with dropout), and the state carried in
+// place (hT, cT are h0, c0 themselves, as the LM carries it).
+enum class LayerCall { WithY, OutputsFromTape, Dropout, StateInPlace };
+const LayerCall kLayerCalls[] = {LayerCall::WithY, LayerCall::OutputsFromTape, LayerCall::Dropout,
+                                 LayerCall::StateInPlace};
+
 // One layer forward + backward on the CPU with the given loop; returns every output.
 template <class Scalar>
-std::vector<Scalar> layer_run(nn::RecurrentMode mode, nn::Direction dir) {
+std::vector<Scalar> layer_run(nn::RecurrentMode mode, nn::Direction dir,
+                              LayerCall call = LayerCall::WithY) {
   Context ctx = Context::cpu();
   const int T = 4, B = 3, E = 5, H = 6, G = 4 * H;
   auto wx = test::random_uniform<Scalar>(E * G, -0.5, 0.5, 1),
        wh = test::random_uniform<Scalar>(H * G, -0.5, 0.5, 2),
        bias = test::random_uniform<Scalar>(G, -0.5, 0.5, 3),
        x = test::random_uniform<Scalar>(T * B * E, -1, 1, 4),
-       dy = test::random_uniform<Scalar>(T * B * H, -1, 1, 5);
-  std::vector<Scalar> y(T * B * H), hT(B * H), cT(B * H), dx(T * B * E), dwx(E * G), dwh(H * G),
-      dbias(G), dh0(B * H), dc0(B * H);
+       dy = test::random_uniform<Scalar>(T * B * H, -1, 1, 5),
+       h0 = test::random_uniform<Scalar>(B * H, -1, 1, 6),
+       c0 = test::random_uniform<Scalar>(B * H, -1, 1, 7),
+       mask = test::random_uniform<Scalar>(T * B * H, 0, 1, 8);
+  for (Scalar& m : mask) m = m < 0.5 ? Scalar(0) : Scalar(2);
+  const Scalar nan = std::numeric_limits<Scalar>::quiet_NaN();
+  std::vector<Scalar> y(T * B * H, nan), hT(B * H, nan), cT(B * H, nan), dx(T * B * E, nan),
+      dwx(E * G, nan), dwh(H * G, nan), dbias(G, nan), dh0(B * H, nan), dc0(B * H, nan);
   using test::view_of;
+  using View = TensorView<Scalar>;
+  using ConstView = TensorView<const Scalar>;
   const nn::LstmWeights<Scalar> w{view_of(wx, {E, G}), view_of(wh, {H, G}), view_of(bias, {G})};
   const nn::LstmWeights<Scalar> g{view_of(dwx, {E, G}), view_of(dwh, {H, G}), view_of(dbias, {G})};
   nn::LstmLayer<Scalar> layer(E, H, 1.0f, dir, nn::make_recurrent_loop<Scalar>(mode));
-  layer.forward(ctx, w, view_of(x, {T, B, E}), {}, {}, view_of(y, {T, B, H}), view_of(hT, {B, H}),
-                view_of(cT, {B, H}));
+  const bool in_place = call == LayerCall::StateInPlace;
+  const View h_final = view_of(in_place ? h0 : hT, {B, H});
+  const View c_final = view_of(in_place ? c0 : cT, {B, H});
+  layer.forward(ctx, w, view_of(x, {T, B, E}), view_of(h0, {B, H}), view_of(c0, {B, H}),
+                call == LayerCall::OutputsFromTape ? View() : view_of(y, {T, B, H}), h_final,
+                c_final,
+                call == LayerCall::Dropout ? ConstView(view_of(mask, {T, B, H})) : ConstView());
+  if (call == LayerCall::OutputsFromTape) y = to_vector(ctx, layer.output());
+  if (in_place) hT = h0, cT = c0;
   layer.backward(ctx, w, g, Write::Overwrite, view_of(x, {T, B, E}), view_of(dy, {T, B, H}), {}, {},
                  view_of(dx, {T, B, E}), view_of(dh0, {B, H}), view_of(dc0, {B, H}));
   std::vector<Scalar> all;
@@ -201,13 +227,18 @@ std::vector<Scalar> layer_run(nn::RecurrentMode mode, nn::Direction dir) {
 
 TEST(RecurrentMode, AutoOnTheCpuIsThePerStepLoopBitwise) {
   for (const auto dir : {nn::Direction::Forward, nn::Direction::Reverse}) {
-    const auto a = layer_run<float>(nn::RecurrentMode::Auto, dir);
-    const auto p = layer_run<float>(nn::RecurrentMode::PerStep, dir);
-    ASSERT_EQ(a.size(), p.size());
-    EXPECT_EQ(std::memcmp(a.data(), p.data(), a.size() * sizeof(float)), 0);
-    const auto ad = layer_run<double>(nn::RecurrentMode::Auto, dir);
-    const auto pd = layer_run<double>(nn::RecurrentMode::PerStep, dir);
-    EXPECT_EQ(std::memcmp(ad.data(), pd.data(), ad.size() * sizeof(double)), 0);
+    for (const LayerCall call : kLayerCalls) {
+      const std::string what = std::string(dir == nn::Direction::Forward ? "forward" : "reverse") +
+                               " call " + std::to_string(static_cast<int>(call));
+      const auto a = layer_run<float>(nn::RecurrentMode::Auto, dir, call);
+      const auto p = layer_run<float>(nn::RecurrentMode::PerStep, dir, call);
+      ASSERT_EQ(a.size(), p.size());
+      for (const float v : p) ASSERT_TRUE(std::isfinite(v)) << what << ": an output unwritten";
+      EXPECT_EQ(std::memcmp(a.data(), p.data(), a.size() * sizeof(float)), 0) << what;
+      const auto ad = layer_run<double>(nn::RecurrentMode::Auto, dir, call);
+      const auto pd = layer_run<double>(nn::RecurrentMode::PerStep, dir, call);
+      EXPECT_EQ(std::memcmp(ad.data(), pd.data(), ad.size() * sizeof(double)), 0) << what;
+    }
   }
 }
 
@@ -236,7 +267,7 @@ TEST(RecurrentMode, PersistentOnTheCpuOrInDoubleIsAClearError) {
   nn::LmConfig lm = nn::lm_config("test");
   lm.vocab_size = 10;
   nn::LstmLanguageModel<float> model(cpu, lm, nn::RecurrentMode::Persistent);
-  model.initialize(1);
+  model.initialize(cpu, 1);
   auto state = model.zero_state(cpu, lm.batch_size);
   const std::vector<std::int32_t> ids(lm.num_steps * lm.batch_size, 3);
   const ConstIds v(ids.data(), {lm.num_steps, lm.batch_size}, Device::CPU);
@@ -245,7 +276,7 @@ TEST(RecurrentMode, PersistentOnTheCpuOrInDoubleIsAClearError) {
   nn::ClassifierConfig cc;
   cc.input_size = 3, cc.hidden_size = 4;
   nn::BiLstmClassifier<float> classifier(cpu, cc, nn::RecurrentMode::Persistent);
-  classifier.initialize(1);
+  classifier.initialize(cpu, 1);
   const std::vector<float> x = test::random_uniform(2 * 5 * 3, 0, 1, 9);
   const std::vector<std::int32_t> labels = {1, 2, 3, 4, 5};
   expect_argument_error(

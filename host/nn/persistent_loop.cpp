@@ -119,39 +119,50 @@ cuda::PersistentLstmDirection persistent_direction(const LstmWeights<float>& w, 
   d.gates = tape.gates.data();
   d.c = tape.c.data();
   d.h = tape.h.data();
-  d.mask = tape.mask.size() > 0 ? tape.mask.data() : nullptr;
+  d.mask = tape.mask ? tape.mask.data() : nullptr;
   return d;
 }
 
 namespace {
 
+// The tape's buffers only grow (LstmTape::reserve): they hold at least T x B x H's slots, which
+// the kernels address from their first elements. The mask is a view of the caller's.
 void check_tape(const LstmWeights<float>& w, const LstmTape<float>& tape) {
   const int T = tape.T, B = tape.B, H = tape.H;
   CURNN_CHECK_ARG(T > 0 && B > 0 && H > 0, "empty LSTM tape");
   CURNN_CHECK_TENSOR(w.wh, Device::CUDA, {H, 4 * H});
   CURNN_CHECK_TENSOR(w.bias, Device::CUDA, {4 * H});
   const std::size_t BH = static_cast<std::size_t>(B) * H;
-  CURNN_CHECK_ARG(tape.pre.device() == Device::CUDA && tape.pre.size() == T * 4 * BH &&
-                      tape.gates.size() == T * 4 * BH && tape.c.size() == (T + 2) * BH &&
-                      tape.h.size() == (T + 2) * BH &&
-                      (tape.mask.size() == 0 || tape.mask.size() == T * BH),
-                  "LSTM tape buffers do not match T=" << T << " B=" << B << " H=" << H);
+  const auto holds = [](const Buffer<float>& b, std::size_t n) {
+    return b.device() == Device::CUDA && b.size() >= n;
+  };
+  CURNN_CHECK_ARG(holds(tape.pre, T * 4 * BH) && holds(tape.gates, T * 4 * BH) &&
+                      holds(tape.c, (T + 2) * BH) && holds(tape.h, (T + 2) * BH),
+                  "LSTM tape buffers too small for T=" << T << " B=" << B << " H=" << H);
+  if (tape.mask) CURNN_CHECK_TENSOR(tape.mask, Device::CUDA, {T, B, H});
 }
 
 }  // namespace
 
 void PersistentLoop::forward(Context& ctx, const LstmWeights<float>& w, float forget_bias,
-                             Direction dir, LstmTape<float>& tape, TensorView<float> y) {
+                             Direction dir, LstmTape<float>& tape, TensorView<float> y,
+                             TensorView<float> h_final, TensorView<float> c_final) {
   const int T = tape.T, B = tape.B, H = tape.H;
   const cuda::persistent::Plan& p = plan(ctx, B, H);
   check_tape(w, tape);
-  CURNN_CHECK_TENSOR(y, Device::CUDA, {T, B, H});
+  // As GemmPerStepLoop: y = h * mask with a mask (then required); without one y is not written.
+  CURNN_CHECK_ARG(y || !tape.mask, "LSTM recurrent loop with a dropout mask needs y");
+  if (tape.mask) CURNN_CHECK_TENSOR(y, Device::CUDA, {T, B, H});
+  if (h_final) CURNN_CHECK_TENSOR(h_final, Device::CUDA, {B, H});
+  if (c_final) CURNN_CHECK_TENSOR(c_final, Device::CUDA, {B, H});
 #if CURNN_HAVE_CUDA
   cuda::PersistentLstmDirection d = persistent_direction(w, dir, tape);
-  d.y = y.data();
+  d.y = tape.mask ? y.data() : nullptr;
+  d.h_final = h_final.data();
+  d.c_final = c_final.data();
   cuda::persistent_lstm_forward(p, T, B, H, forget_bias, &d, 1, ctx.stream());
 #else
-  (void)p, (void)forget_bias, (void)dir;
+  (void)p, (void)forget_bias, (void)dir, (void)y;
 #endif
 }
 
@@ -184,19 +195,20 @@ void PersistentLoop::backward(Context& ctx, const LstmWeights<float>& w, Directi
 
 template <class Scalar>
 void AutoLoop<Scalar>::forward(Context& ctx, const LstmWeights<Scalar>& w, float forget_bias,
-                               Direction dir, LstmTape<Scalar>& tape, TensorView<Scalar> y) {
+                               Direction dir, LstmTape<Scalar>& tape, TensorView<Scalar> y,
+                               TensorView<Scalar> h_final, TensorView<Scalar> c_final) {
   used_persistent_ = false;
   if constexpr (std::is_same_v<Scalar, float>) {
     if (ctx.is_cuda() && persistent_loop_verified(tape.B, tape.H)) {
       if (!persistent_) persistent_ = std::make_unique<PersistentLoop>();
       if (persistent_->find_plan(ctx, tape.B, tape.H, nullptr)) {
-        persistent_->forward(ctx, w, forget_bias, dir, tape, y);
+        persistent_->forward(ctx, w, forget_bias, dir, tape, y, h_final, c_final);
         used_persistent_ = true;
         return;
       }
     }
   }
-  per_step_.forward(ctx, w, forget_bias, dir, tape, y);
+  per_step_.forward(ctx, w, forget_bias, dir, tape, y, h_final, c_final);
 }
 
 template <class Scalar>

@@ -27,7 +27,8 @@ int persistent_lstm_max_active_clusters(const persistent::Plan& plan);
 // dirs: PersistentLstmDirection (include/curnn/cuda/lstm_persistent_plan.hpp).
 // Forward of `directions` (1 or 2) independent directions of the same shape in one launch:
 // reads pre, the initial state slot of c and h, and mask; writes gates, the T step slots of c
-// and h, and y. `plan` must come from plan_persistent_lstm(B, H, ...) or
+// and h, y (when given: required with a mask) and h_final/c_final (when given, by the last
+// step). `plan` must come from plan_persistent_lstm(B, H, ...) or
 // persistent::plan_for_cluster(B, H, ...) for this device.
 void persistent_lstm_forward(const persistent::Plan& plan, int T, int B, int H, float forget_bias,
                              const PersistentLstmDirection* dirs, int directions,

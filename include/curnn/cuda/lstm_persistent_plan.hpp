@@ -148,7 +148,10 @@ struct PersistentLstmDirection {
   float* c = nullptr;              // [T+2, B, H] cell state slots (initial slot read, step slots
   float* h = nullptr;              // [T+2, B, H] hidden state slots      written by forward)
   const float* mask = nullptr;     // [T, B, H] output dropout mask, or null
-  float* y = nullptr;              // [T, B, H] forward output h * mask (h without a mask)
+  float* y = nullptr;              // [T, B, H] forward output h * mask (required with a mask;
+                                   // else null, or a copy of h)
+  float* h_final = nullptr;        // [B, H] the final h (the last step's), or null
+  float* c_final = nullptr;        // [B, H] the final c, or null
   const float* dy = nullptr;       // [T, B, H] gradient reaching y (backward)
   const float* dh_last = nullptr;  // [B, H] gradient reaching the final h, or null (zero)
   const float* dc_last = nullptr;  // [B, H] gradient reaching the final c, or null (zero)

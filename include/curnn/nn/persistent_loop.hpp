@@ -10,8 +10,10 @@
 //  - auto:       persistent only on a CUDA context and for shapes listed in
 //                kVerifiedPersistentShapes (shapes whose tests and training runs have passed on a
 //                GPU), per-step otherwise. The list is empty until then, so auto is per-step.
-// Both loops write the same tape (include/curnn/nn/lstm.hpp), so forward and backward of a layer
-// may use either; AutoLoop runs the backward with the loop that ran the forward.
+// Both loops write the same tape (include/curnn/nn/lstm.hpp) and honour the same contract (y only
+// with a mask, the final state and the initial state's gradients written by the last step), so
+// forward and backward of a layer may use either; AutoLoop runs the backward with the loop that
+// ran the forward.
 // Tests: tests/persistent_loop_test.cpp (CPU: modes, errors, the plan),
 // tests/lstm_persistent_cuda_test.cpp (the persistent loop against GemmPerStepLoop).
 #pragma once
@@ -63,7 +65,8 @@ class PersistentLoop final : public RecurrentLoop<float> {
   explicit PersistentLoop(const cuda::persistent::Plan& pinned) : pinned_(pinned) {}
 
   void forward(Context& ctx, const LstmWeights<float>& w, float forget_bias, Direction dir,
-               LstmTape<float>& tape, TensorView<float> y) override;
+               LstmTape<float>& tape, TensorView<float> y, TensorView<float> h_final,
+               TensorView<float> c_final) override;
   void backward(Context& ctx, const LstmWeights<float>& w, Direction dir, LstmTape<float>& tape,
                 TensorView<const float> dy, TensorView<const float> dh_last,
                 TensorView<const float> dc_last, TensorView<float> dh_first,
@@ -82,8 +85,8 @@ class PersistentLoop final : public RecurrentLoop<float> {
 };
 
 // One direction of a layer as the persistent launchers' arguments: Wh, bias and the tape's
-// buffers (the tape's mask is read as an owned buffer, empty without dropout); y and the
-// backward's gradients are left null for the caller.
+// buffers and mask (the view of the caller's mask; null without dropout); y, the final state and
+// the backward's gradients are left null for the caller.
 cuda::PersistentLstmDirection persistent_direction(const LstmWeights<float>& w, Direction dir,
                                                    LstmTape<float>& tape);
 
@@ -92,7 +95,8 @@ template <class Scalar>
 class AutoLoop final : public RecurrentLoop<Scalar> {
  public:
   void forward(Context& ctx, const LstmWeights<Scalar>& w, float forget_bias, Direction dir,
-               LstmTape<Scalar>& tape, TensorView<Scalar> y) override;
+               LstmTape<Scalar>& tape, TensorView<Scalar> y, TensorView<Scalar> h_final,
+               TensorView<Scalar> c_final) override;
   void backward(Context& ctx, const LstmWeights<Scalar>& w, Direction dir, LstmTape<Scalar>& tape,
                 TensorView<const Scalar> dy, TensorView<const Scalar> dh_last,
                 TensorView<const Scalar> dc_last, TensorView<Scalar> dh_first,
