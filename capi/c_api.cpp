@@ -171,7 +171,7 @@ template <class T>
 TensorView<T> state_view(const curnn_tensor* t, const char* name, const curnn_context& ctx,
                          std::int64_t B, std::int64_t H) {
   const TensorView<T> v = optional_view<T>(t, name, ctx);
-  if (v) CURNN_CHECK_TENSOR(v, v.device(), {B, H});
+  if (v) curnn::detail::check_tensor(v, {B, H}, v.device(), name, __FILE__, __LINE__);
   return v;
 }
 
@@ -317,11 +317,14 @@ curnn_status curnn_lstm_layer_forward(curnn_context* context, curnn_lstm_layer* 
                                               << xv.shape_string());
           const std::int64_t B = xv.dim(1), H = engine->hidden_size();
           layer->forward_context = nullptr;  // a failed forward leaves no usable tape
-          engine->forward(*ctx.context, w, xv, state_view<Scalar>(h0, "h0", ctx, B, H),
-                          state_view<Scalar>(c0, "c0", ctx, B, H), view<Scalar>(y, "y", ctx),
-                          state_view<Scalar>(hT, "hT", ctx, B, H),
-                          state_view<Scalar>(cT, "cT", ctx, B, H),
-                          optional_view<Scalar>(mask, "mask", ctx));
+          // Views in argument order (inputs first), so the first bad argument is the one named.
+          const auto h_first = state_view<Scalar>(h0, "h0", ctx, B, H);
+          const auto c_first = state_view<Scalar>(c0, "c0", ctx, B, H);
+          const auto dropout = optional_view<Scalar>(mask, "dropout_mask", ctx);
+          const auto out = view<Scalar>(y, "y", ctx);
+          const auto h_last = state_view<Scalar>(hT, "hT", ctx, B, H);
+          const auto c_last = state_view<Scalar>(cT, "cT", ctx, B, H);
+          engine->forward(*ctx.context, w, xv, h_first, c_first, out, h_last, c_last, dropout);
           layer->forward_context = &ctx;
         },
         layer->layer);
@@ -353,13 +356,15 @@ curnn_status curnn_lstm_layer_backward(curnn_context* context, curnn_lstm_layer*
           const auto g = weights<Scalar>(dwx, dwh, dbias, ctx, grad_names);
           const auto& tape = engine->tape();
           const std::int64_t B = tape.B, H = tape.H;
-          engine->backward(*ctx.context, w, g, curnn::Write::Overwrite,
-                           view<Scalar>(x, "x", ctx), view<Scalar>(dy, "dy", ctx),
-                           state_view<Scalar>(dhT, "dhT", ctx, B, H),
-                           state_view<Scalar>(dcT, "dcT", ctx, B, H),
-                           optional_view<Scalar>(dx, "dx", ctx),
-                           state_view<Scalar>(dh0, "dh0", ctx, B, H),
-                           state_view<Scalar>(dc0, "dc0", ctx, B, H));
+          const auto xv = view<Scalar>(x, "x", ctx);
+          const auto dyv = view<Scalar>(dy, "dy", ctx);
+          const auto dh_last = state_view<Scalar>(dhT, "dhT", ctx, B, H);
+          const auto dc_last = state_view<Scalar>(dcT, "dcT", ctx, B, H);
+          const auto dxv = optional_view<Scalar>(dx, "dx", ctx);
+          const auto dh_first = state_view<Scalar>(dh0, "dh0", ctx, B, H);
+          const auto dc_first = state_view<Scalar>(dc0, "dc0", ctx, B, H);
+          engine->backward(*ctx.context, w, g, curnn::Write::Overwrite, xv, dyv, dh_last, dc_last,
+                           dxv, dh_first, dc_first);
         },
         layer->layer);
   });
@@ -374,17 +379,20 @@ curnn_status curnn_softmax_xent(curnn_context* context, const curnn_tensor* logi
     curnn_context& ctx = checked(context);
     const CallScope scope(ctx);
     CURNN_CHECK_ARG(logits != nullptr, "logits is missing");
-    const curnn::ConstIds ids = view<std::int32_t>(targets, "targets", ctx);
+    // Views in argument order (inputs first), so the first bad argument is the one named.
+    const auto run = [&](auto scalar) {
+      using Scalar = decltype(scalar);
+      const TensorView<const Scalar> x = view<Scalar>(logits, "logits", ctx);
+      const curnn::ConstIds ids = view<std::int32_t>(targets, "targets", ctx);
+      const TensorView<Scalar> out = view<Scalar>(loss, "loss", ctx);
+      const TensorView<Scalar> grad = optional_view<Scalar>(dlogits, "dlogits", ctx);
+      curnn::ops::softmax_xent(*ctx.context, x, ids, out, grad, static_cast<Scalar>(grad_scale));
+    };
     if (logits->dtype == CURNN_FLOAT64) {
       check_dtype_on_device(ctx, true);
-      curnn::ops::softmax_xent(*ctx.context, view<double>(logits, "logits", ctx), ids,
-                               view<double>(loss, "loss", ctx),
-                               optional_view<double>(dlogits, "dlogits", ctx), grad_scale);
+      run(double{});
     } else {
-      curnn::ops::softmax_xent(*ctx.context, view<float>(logits, "logits", ctx), ids,
-                               view<float>(loss, "loss", ctx),
-                               optional_view<float>(dlogits, "dlogits", ctx),
-                               static_cast<float>(grad_scale));
+      run(float{});
     }
   });
 }
@@ -418,7 +426,7 @@ curnn_status curnn_log_uniform_sample(int64_t range_max, uint64_t seed, const cu
   });
 }
 
-curnn_status curnn_nce_loss(curnn_context* context, const curnn_tensor* x,
+curnn_status curnn_nce_loss(curnn_context* context, const curnn_tensor* inputs,
                             const curnn_tensor* weights, const curnn_tensor* biases,
                             const curnn_tensor* labels, const curnn_tensor* sampled,
                             const curnn_tensor* log_q_true, const curnn_tensor* log_q_sampled,
@@ -428,26 +436,26 @@ curnn_status curnn_nce_loss(curnn_context* context, const curnn_tensor* x,
   return guarded([&] {
     curnn_context& ctx = checked(context);
     const CallScope scope(ctx);
-    const auto f = [&](const curnn_tensor* t, const char* name) {
-      return view<float>(t, name, ctx);
-    };
-    const auto ids = [&](const curnn_tensor* t, const char* name) {
-      return curnn::ConstIds(view<std::int32_t>(t, name, ctx));
-    };
+    // Views in argument order (inputs first), so the first bad argument is the one named.
+    const curnn::ConstTensor xv = view<float>(inputs, "inputs", ctx);
+    const curnn::ConstTensor wv = view<float>(weights, "weights", ctx);
+    const curnn::ConstTensor bv = view<float>(biases, "biases", ctx);
+    const curnn::ConstIds lv = view<std::int32_t>(labels, "labels", ctx);
+    const curnn::ConstIds sv = view<std::int32_t>(sampled, "sampled", ctx);
+    const curnn::ConstTensor qt = view<float>(log_q_true, "log_q_true", ctx);
+    const curnn::ConstTensor qs = view<float>(log_q_sampled, "log_q_sampled", ctx);
+    const curnn::Tensor out = view<float>(loss, "loss", ctx);
     if (dx == nullptr) {
-      curnn::ops::nce_loss(*ctx.context, f(x, "x"), f(weights, "weights"), f(biases, "biases"),
-                           ids(labels, "labels"), ids(sampled, "sampled"),
-                           f(log_q_true, "log_q_true"), f(log_q_sampled, "log_q_sampled"),
-                           f(loss, "loss"));
+      curnn::ops::nce_loss(*ctx.context, xv, wv, bv, lv, sv, qt, qs, out);
       return;
     }
-    const curnn::ops::NceGradients grads{f(dx, "dx"), f(dw_true, "dw_true"), f(db_true, "db_true"),
-                                         f(dw_sampled, "dw_sampled"),
-                                         f(db_sampled, "db_sampled")};
-    curnn::ops::nce_loss(*ctx.context, f(x, "x"), f(weights, "weights"), f(biases, "biases"),
-                         ids(labels, "labels"), ids(sampled, "sampled"),
-                         f(log_q_true, "log_q_true"), f(log_q_sampled, "log_q_sampled"),
-                         f(loss, "loss"), grad_scale, grads);
+    curnn::ops::NceGradients grads;
+    grads.dx = view<float>(dx, "dx", ctx);
+    grads.dw_true = view<float>(dw_true, "dw_true", ctx);
+    grads.db_true = view<float>(db_true, "db_true", ctx);
+    grads.dw_sampled = view<float>(dw_sampled, "dw_sampled", ctx);
+    grads.db_sampled = view<float>(db_sampled, "db_sampled", ctx);
+    curnn::ops::nce_loss(*ctx.context, xv, wv, bv, lv, sv, qt, qs, out, grad_scale, grads);
   });
 }
 

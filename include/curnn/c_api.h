@@ -140,12 +140,12 @@ CURNN_C_EXPORT curnn_status curnn_log_uniform_sample(int64_t range_max, uint64_t
                                                      const curnn_tensor* log_q_true,
                                                      const curnn_tensor* log_q_sampled,
                                                      int64_t* num_tries);
-/* x [B, E], weights [V, E], biases [V], labels [B] int32, sampled [S] int32, log_q_true [B],
- * log_q_sampled [S] (float32, on the context's device) -> loss [B]. With dx != NULL also the
- * sparse gradients of grad_scale * sum(loss): dx [B, E], dw_true [B, E], db_true [B],
+/* inputs [B, E], weights [V, E], biases [V], labels [B] int32, sampled [S] int32,
+ * log_q_true [B], log_q_sampled [S] (float32, on the context's device) -> loss [B]. With
+ * dx != NULL also the sparse gradients of grad_scale * sum(loss): dx [B, E] (of the inputs), dw_true [B, E], db_true [B],
  * dw_sampled [S, E], db_sampled [S] (rows for weights[labels[b]] and weights[sampled[s]]). */
 CURNN_C_EXPORT curnn_status curnn_nce_loss(
-    curnn_context* ctx, const curnn_tensor* x, const curnn_tensor* weights,
+    curnn_context* ctx, const curnn_tensor* inputs, const curnn_tensor* weights,
     const curnn_tensor* biases, const curnn_tensor* labels, const curnn_tensor* sampled,
     const curnn_tensor* log_q_true, const curnn_tensor* log_q_sampled, const curnn_tensor* loss,
     float grad_scale, const curnn_tensor* dx, const curnn_tensor* dw_true,

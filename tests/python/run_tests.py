@@ -5,13 +5,19 @@ import sys
 import unittest
 from pathlib import Path
 
-try:
-    import torch  # noqa: F401
-except ImportError:
-    print(f"SKIPPED: {sys.executable} has no PyTorch (set -DCURNN_PYTHON=... to one that has)")
-    sys.exit(77)
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-suite = unittest.defaultTestLoader.loadTestsFromName(sys.argv[1])
-result = unittest.TextTestRunner(verbosity=2, stream=sys.stdout).run(suite)
-sys.exit(0 if result.wasSuccessful() else 1)
+def main(module):
+    try:
+        import torch  # noqa: F401
+    except ImportError:
+        print(f"SKIPPED: {sys.executable} has no PyTorch (configure with -DCURNN_PYTHON=... "
+              "naming one that has)")
+        return 77
+    sys.path.insert(0, str(Path(__file__).resolve().parent))
+    suite = unittest.defaultTestLoader.loadTestsFromName(module)
+    result = unittest.TextTestRunner(verbosity=2, stream=sys.stdout).run(suite)
+    return 0 if result.wasSuccessful() else 1
+
+
+if __name__ == "__main__":  # not when multiprocessing's spawn re-imports this main module
+    sys.exit(main(sys.argv[1]))

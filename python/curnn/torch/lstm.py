@@ -66,7 +66,7 @@ class _LstmLayerFunction(torch.autograd.Function):
     @staticmethod
     def forward(ctx, x, h0, c0, wx, wh, bias, mask, reverse):
         context = context_for(x)
-        hidden = wh.shape[0] if wh.dim() == 2 else 0
+        hidden = wx.shape[1] // 4 if wx.dim() == 2 else 0  # wx [E, 4H]; libcurnn checks wh
         layer = _lib.new_handle(_lib.lib.curnn_lstm_layer_create, _lib.lib.curnn_lstm_layer_free,
                                 dtype_code(wx.dtype), wx.shape[0] if wx.dim() == 2 else 0,
                                 hidden, 0.0, int(reverse))
@@ -237,7 +237,7 @@ class LSTM(torch.nn.Module):
             for name, state in (("h0", h0), ("c0", c0)):
                 if state.dim() != 3 or state.shape[0] != count:
                     raise _lib.ArgumentError(
-                        f"{name} has shape {list(state.shape)}, expected [{count}, B, "
+                        f"{name} has shape [{','.join(map(str, state.shape))}], expected [{count}, B, "
                         f"{self.hidden_size}] (layers x directions, batch, hidden)")
         steps, batch = (x.shape[0], x.shape[1]) if x.dim() == 3 else (0, 0)
         h_n, c_n = [], []
