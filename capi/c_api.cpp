@@ -122,17 +122,16 @@ std::string context_device(const curnn_context& ctx) {
 template <class T>
 TensorView<T> view(const curnn_tensor* t, const char* name, const curnn_context& ctx) {
   CURNN_CHECK_ARG(t != nullptr, name << " is missing");
-  CURNN_CHECK_ARG(t->dtype == dtype_of<T>(), name << " is " << dtype_name(t->dtype)
-                                                  << ", expected " << dtype_name(dtype_of<T>()));
+  CURNN_CHECK_ARG(t->dtype == dtype_of<T>(), name << " is " << dtype_name(t->dtype) << ", expected "
+                                                  << dtype_name(dtype_of<T>()));
   const bool on_cpu = ctx.cuda_device < 0;
-  const bool same_device = on_cpu ? t->device == CURNN_DEVICE_CPU
-                                  : t->device == CURNN_DEVICE_CUDA &&
-                                        t->device_index == ctx.cuda_device;
+  const bool same_device =
+      on_cpu ? t->device == CURNN_DEVICE_CPU
+             : t->device == CURNN_DEVICE_CUDA && t->device_index == ctx.cuda_device;
   CURNN_CHECK_ARG(same_device, name << " is on " << device_string(t->device, t->device_index)
                                     << ", expected " << context_device(ctx));
   CURNN_CHECK_ARG(t->rank >= 1 && t->rank <= TensorView<T>::kMaxRank,
-                  name << " has rank " << t->rank << ", expected 1 to "
-                       << TensorView<T>::kMaxRank);
+                  name << " has rank " << t->rank << ", expected 1 to " << TensorView<T>::kMaxRank);
   std::int64_t expected_stride = 1, numel = 1;
   bool contiguous = true;
   for (int i = t->rank - 1; i >= 0; --i) {
@@ -231,11 +230,21 @@ void check_dtype_on_device(const curnn_context& ctx, bool is_double) {
 
 extern "C" {
 
-int curnn_api_version(void) { return CURNN_C_API_VERSION; }
-const char* curnn_version(void) { return CURNN_VERSION; }
-int curnn_has_cuda_backend(void) { return CURNN_HAVE_CUDA ? 1 : 0; }
-int curnn_cuda_available(void) { return curnn::cuda_available() ? 1 : 0; }
-const char* curnn_last_error(void) { return last_error.c_str(); }
+int curnn_api_version(void) {
+  return CURNN_C_API_VERSION;
+}
+const char* curnn_version(void) {
+  return CURNN_VERSION;
+}
+int curnn_has_cuda_backend(void) {
+  return CURNN_HAVE_CUDA ? 1 : 0;
+}
+int curnn_cuda_available(void) {
+  return curnn::cuda_available() ? 1 : 0;
+}
+const char* curnn_last_error(void) {
+  return last_error.c_str();
+}
 
 // ---- contexts ---------------------------------------------------------------------------------
 
@@ -263,7 +272,9 @@ curnn_status curnn_context_wrap_cuda(int device, void* stream, curnn_alloc_fn al
   });
 }
 
-void curnn_context_free(curnn_context* ctx) { delete ctx; }
+void curnn_context_free(curnn_context* ctx) {
+  delete ctx;
+}
 
 int curnn_context_device(const curnn_context* ctx) {
   return ctx && ctx->cuda_device >= 0 ? CURNN_DEVICE_CUDA : CURNN_DEVICE_CPU;
@@ -277,10 +288,9 @@ curnn_status curnn_lstm_layer_create(int32_t dtype, int64_t input_size, int64_t 
     CURNN_CHECK_ARG(out != nullptr, "curnn_lstm_layer_create: out is NULL");
     CURNN_CHECK_ARG(dtype == CURNN_FLOAT32 || dtype == CURNN_FLOAT64,
                     "LSTM layers are float32 or float64, not " << dtype_name(dtype));
-    CURNN_CHECK_ARG(input_size > 0 && hidden_size > 0 && input_size <= (1 << 30) &&
-                        hidden_size <= (1 << 28),
-                    "LSTM sizes out of range: input_size " << input_size << ", hidden_size "
-                                                           << hidden_size);
+    CURNN_CHECK_ARG(
+        input_size > 0 && hidden_size > 0 && input_size <= (1 << 30) && hidden_size <= (1 << 28),
+        "LSTM sizes out of range: input_size " << input_size << ", hidden_size " << hidden_size);
     const auto dir = reverse ? curnn::nn::Direction::Reverse : curnn::nn::Direction::Forward;
     const int E = static_cast<int>(input_size), H = static_cast<int>(hidden_size);
     auto layer = std::make_unique<curnn_lstm_layer>();
@@ -293,7 +303,9 @@ curnn_status curnn_lstm_layer_create(int32_t dtype, int64_t input_size, int64_t 
   });
 }
 
-void curnn_lstm_layer_free(curnn_lstm_layer* layer) { delete layer; }
+void curnn_lstm_layer_free(curnn_lstm_layer* layer) {
+  delete layer;
+}
 
 curnn_status curnn_lstm_layer_forward(curnn_context* context, curnn_lstm_layer* layer,
                                       const curnn_tensor* wx, const curnn_tensor* wh,
@@ -312,9 +324,9 @@ curnn_status curnn_lstm_layer_forward(curnn_context* context, curnn_lstm_layer* 
           const char* names[3] = {"wx", "wh", "bias"};
           const auto w = weights<Scalar>(wx, wh, bias, ctx, names);
           const TensorView<const Scalar> xv = view<Scalar>(x, "x", ctx);
-          CURNN_CHECK_ARG(xv.rank() == 3, "LSTM input x must be [T, B, "
-                                              << engine->input_size() << "], got "
-                                              << xv.shape_string());
+          CURNN_CHECK_ARG(xv.rank() == 3, "LSTM input x must be [T, B, " << engine->input_size()
+                                                                         << "], got "
+                                                                         << xv.shape_string());
           const std::int64_t B = xv.dim(1), H = engine->hidden_size();
           layer->forward_context = nullptr;  // a failed forward leaves no usable tape
           // Views in argument order (inputs first), so the first bad argument is the one named.
@@ -398,8 +410,7 @@ curnn_status curnn_softmax_xent(curnn_context* context, const curnn_tensor* logi
 }
 
 curnn_status curnn_log_uniform_sample(int64_t range_max, uint64_t seed, const curnn_tensor* labels,
-                                      const curnn_tensor* sampled,
-                                      const curnn_tensor* log_q_true,
+                                      const curnn_tensor* sampled, const curnn_tensor* log_q_true,
                                       const curnn_tensor* log_q_sampled, int64_t* num_tries) {
   return guarded([&] {
     curnn_context host;  // CPU tensors only
@@ -495,20 +506,24 @@ curnn_status curnn_w2v_train(curnn_context* context, const char* corpus_path,
         progress(progress_state, p.words_done, p.total_words, p.alpha, p.loss, p.seconds);
       };
     }
-    result->result = w2v::train(*ctx.context, result->vocab, corpus, o, report,
-                                progress_interval_s);
+    result->result =
+        w2v::train(*ctx.context, result->vocab, corpus, o, report, progress_interval_s);
     result->size = o.size;
     *out = result.release();
   });
 }
 
-void curnn_w2v_result_free(curnn_w2v_result* result) { delete result; }
+void curnn_w2v_result_free(curnn_w2v_result* result) {
+  delete result;
+}
 
 int64_t curnn_w2v_vocab_size(const curnn_w2v_result* result) {
   return result ? result->vocab.size() : 0;
 }
 
-int64_t curnn_w2v_vector_size(const curnn_w2v_result* result) { return result ? result->size : 0; }
+int64_t curnn_w2v_vector_size(const curnn_w2v_result* result) {
+  return result ? result->size : 0;
+}
 
 const char* curnn_w2v_word(const curnn_w2v_result* result, int64_t id, size_t* length) {
   if (!result || id < 0 || id >= result->vocab.size()) return nullptr;

@@ -1,6 +1,6 @@
 // Buffer<T>: move-only owning storage of `size` elements on one device (64-byte aligned host
-// memory, or cudaMalloc'd device memory, or an ExternalAllocator's). Copies are deleted to prevent performance accidents;
-// every transfer is an explicit copy() on an explicit stream.
+// memory, or cudaMalloc'd device memory, or an ExternalAllocator's). Copies are deleted to prevent
+// performance accidents; every transfer is an explicit copy() on an explicit stream.
 #pragma once
 
 #include <cstddef>
