@@ -26,9 +26,7 @@ namespace {
 namespace {
 // The innermost ScopedExternalAllocator of this thread, per device (CPU, CUDA).
 thread_local const ExternalAllocator* tls_allocators[2] = {nullptr, nullptr};
-int device_slot(Device device) {
-  return device == Device::CUDA ? 1 : 0;
-}
+int device_slot(Device device) { return device == Device::CUDA ? 1 : 0; }
 }  // namespace
 
 ScopedExternalAllocator::ScopedExternalAllocator(Device device,
@@ -86,8 +84,8 @@ void* allocate_bytes(Device device, std::size_t bytes) {
   if (status != cudaSuccess) {
     (void)cudaGetLastError();  // clear the sticky-free error so later calls are not affected
     throw_error(__FILE__, __LINE__, "cudaMalloc",
-                "cannot allocate " + std::to_string(bytes) +
-                    " bytes on the GPU: " + status_message(status));
+                "cannot allocate " + std::to_string(bytes) + " bytes on the GPU: " +
+                    status_message(status));
   }
   return p;
 #else
@@ -105,18 +103,18 @@ void free_bytes(Device device, void* ptr) noexcept {
 #endif
 }
 
-void copy_bytes(void* dst, Device dst_device, const void* src, Device src_device, std::size_t bytes,
-                StreamHandle stream) {
+void copy_bytes(void* dst, Device dst_device, const void* src, Device src_device,
+                std::size_t bytes, StreamHandle stream) {
   if (bytes == 0) return;
   if (dst_device == Device::CPU && src_device == Device::CPU) {
     std::memcpy(dst, src, bytes);
     return;
   }
 #if CURNN_HAVE_CUDA
-  const cudaMemcpyKind kind =
-      src_device == Device::CPU
-          ? cudaMemcpyHostToDevice
-          : (dst_device == Device::CPU ? cudaMemcpyDeviceToHost : cudaMemcpyDeviceToDevice);
+  const cudaMemcpyKind kind = src_device == Device::CPU
+                                  ? cudaMemcpyHostToDevice
+                                  : (dst_device == Device::CPU ? cudaMemcpyDeviceToHost
+                                                               : cudaMemcpyDeviceToDevice);
   if (stream == nullptr) {
     // cudaMemcpy from pageable host memory may return before the DMA has landed, and the
     // contexts' streams are non-blocking (not ordered after the legacy default stream): wait
@@ -153,9 +151,7 @@ Context::Context(Context&&) noexcept = default;
 Context& Context::operator=(Context&&) noexcept = default;
 Context::~Context() = default;
 
-Context Context::cpu() {
-  return Context(Device::CPU);
-}
+Context Context::cpu() { return Context(Device::CPU); }
 
 Context Context::cuda(int device) {
 #if CURNN_HAVE_CUDA
@@ -247,9 +243,10 @@ std::string cuda_device_description(int device) {
   CURNN_CUDA_CHECK(cudaDriverGetVersion(&driver));
   CURNN_CUDA_CHECK(cudaRuntimeGetVersion(&runtime));
   return std::string(p.name) + ", sm_" + std::to_string(p.major) + std::to_string(p.minor) + ", " +
-         std::to_string(p.multiProcessorCount) + " SMs, " + std::to_string(p.totalGlobalMem >> 20) +
-         " MiB, driver CUDA " + std::to_string(driver / 1000) + "." +
-         std::to_string(driver % 1000 / 10) + ", runtime " + std::to_string(runtime / 1000) + "." +
+         std::to_string(p.multiProcessorCount) + " SMs, " +
+         std::to_string(p.totalGlobalMem >> 20) + " MiB, driver CUDA " +
+         std::to_string(driver / 1000) + "." + std::to_string(driver % 1000 / 10) +
+         ", runtime " + std::to_string(runtime / 1000) + "." +
          std::to_string(runtime % 1000 / 10);
 #else
   (void)device;
