@@ -98,8 +98,9 @@ CURNN_C_EXPORT int curnn_context_device(const curnn_context* ctx);
 
 /* ---- one LSTM layer with BPTT (curnn::nn::LstmLayer; TensorFlow gate order [i, j, f, o]) ----
  * A layer handle holds the tape of its last forward: create one per forward call that is to be
- * differentiated, and free it when its backward passes are done (backward may run several times;
- * it reads the tape and does not change it). Use it with one context. Shapes (float32 on any
+ * differentiated, and free it when its backward passes are done. Backward may run several
+ * times (retain_graph, gradcheck): it only overwrites the tape's pre-activations, which it does
+ * not read (LstmLayer reuses them for dPre). Use a layer with one context. Shapes (float32 on any
  * context, float64 on the CPU; all contiguous, on the context's device):
  *   wx [E, 4H], wh [H, 4H], bias [4H], x [T, B, E] -> y [T, B, H], hT, cT [B, H];
  *   h0, c0 [B, H] (NULL: zeros); mask [T, B, H] output dropout (0 or 1/keep; NULL: none). */

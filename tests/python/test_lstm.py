@@ -8,7 +8,6 @@ import unittest
 import torch
 from torch.nn.utils import stateless
 
-import curnn
 import curnn.torch as ct
 from tolerance import DOUBLE_TOL, FLOAT_TOL, assert_close
 

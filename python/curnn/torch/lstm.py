@@ -5,7 +5,8 @@ Design
  - One torch.autograd.Function per layer and direction (_LstmLayerFunction). Its forward makes a
    libcurnn layer handle that keeps the tape (gates, cell and hidden states of every step) until
    the autograd graph lets go of it; its backward runs libcurnn's BPTT on that tape. Backward may
-   run several times (retain_graph, gradcheck): it reads the tape and writes the gradients.
+   run several times (retain_graph, gradcheck): it overwrites only the pre-activations of the
+   tape, which backward does not read (tests/python/test_lstm.py checks it).
  - Parameters are PyTorch's (names, shapes, gate order [i, f, g, o], two biases), so
    state_dict() moves between this module and torch.nn.LSTM both ways. libcurnn's layout is
    TensorFlow's: wx [E, 4H] and wh [H, 4H] in gate order [i, j, f, o] (j = PyTorch's g) and one
@@ -236,9 +237,10 @@ class LSTM(torch.nn.Module):
             count = self.num_layers * self.num_directions
             for name, state in (("h0", h0), ("c0", c0)):
                 if state.dim() != 3 or state.shape[0] != count:
+                    shape = ",".join(map(str, state.shape))
                     raise _lib.ArgumentError(
-                        f"{name} has shape [{','.join(map(str, state.shape))}], expected [{count}, B, "
-                        f"{self.hidden_size}] (layers x directions, batch, hidden)")
+                        f"{name} has shape [{shape}], expected [{count}, B, {self.hidden_size}] "
+                        "(layers x directions, batch, hidden)")
         steps, batch = (x.shape[0], x.shape[1]) if x.dim() == 3 else (0, 0)
         h_n, c_n = [], []
         for layer in range(self.num_layers):
