@@ -327,6 +327,8 @@ curnn_status curnn_lstm_layer_forward(curnn_context* context, curnn_lstm_layer* 
           CURNN_CHECK_ARG(xv.rank() == 3, "LSTM input x must be [T, B, " << engine->input_size()
                                                                          << "], got "
                                                                          << xv.shape_string());
+          CURNN_CHECK_ARG(xv.dim(0) <= INT32_MAX && xv.dim(1) <= INT32_MAX,
+                          "LSTM input x " << xv.shape_string() << ": T and B must fit int32");
           const std::int64_t B = xv.dim(1), H = engine->hidden_size();
           layer->forward_context = nullptr;  // a failed forward leaves no usable tape
           // Views in argument order (inputs first), so the first bad argument is the one named.

@@ -11,6 +11,7 @@ p.add_argument("--max-steps", type=int, default=0, help="cap on training batches
 p.add_argument("--seed", type=int, default=1)
 p.add_argument("--device", default="cpu")
 p.add_argument("--lstm", choices=["curnn", "torch"], default="curnn")
+p.add_argument("--init", help="initial weights: torch.save'd [embedding, lstm, linear] state dicts")
 a = p.parse_args()
 V, H, L, T, B, EPOCHS, MAX_EPOCH, LR, DECAY, CLIP, INIT = (  # "small"; keep_prob 1: no dropout
     10000, 200, 2, 20, 20, 13, 4, 1.0, 0.5, 5.0, 0.1)
@@ -34,6 +35,8 @@ out = torch.nn.Linear(H, V)
 named = [*emb.named_parameters(), *lstm.named_parameters(), *out.named_parameters()]
 for name, w in named:  # U(-0.1, 0.1), LSTM biases 0 (TensorFlow's BasicLSTMCell)
     torch.nn.init.zeros_(w) if name.startswith("bias_") else torch.nn.init.uniform_(w, -INIT, INIT)
+for m, state in zip((emb, lstm, out), torch.load(a.init) if a.init else []):
+    m.load_state_dict(state)
 params = [w for m in (emb, lstm, out) for w in m.to(a.device).parameters()]
 
 def run_epoch(ids, train, lr):
