@@ -37,7 +37,9 @@ for name, w in named:  # U(-0.1, 0.1), LSTM biases 0 (TensorFlow's BasicLSTMCell
     torch.nn.init.zeros_(w) if name.startswith("bias_") else torch.nn.init.uniform_(w, -INIT, INIT)
 for m, state in zip((emb, lstm, out), torch.load(a.init) if a.init else []):
     m.load_state_dict(state)
-params = [w for m in (emb, lstm, out) for w in m.to(a.device).parameters()]
+for name, w in lstm.named_parameters():  # one bias per gate, as TF's BasicLSTMCell (SGD on
+    w.requires_grad_(not name.startswith("bias_hh"))  # b_ih and b_hh would move it twice as fast)
+params = [w for m in (emb, lstm, out) for w in m.to(a.device).parameters() if w.requires_grad]
 
 def run_epoch(ids, train, lr):
     ids = ids[: len(ids) // B * B].view(B, -1).to(a.device)  # ptb_producer's [B, L] matrix
