@@ -8,13 +8,14 @@ import unittest
 import torch
 from torch.nn.utils import stateless
 
+import curnn
 import curnn.torch as ct
 from tolerance import DOUBLE_TOL, FLOAT_TOL, assert_close
 
 E, H, T, B = 4, 6, 5, 3
 
 
-def pair(layers, bidirectional, batch_first, dtype, bias=True, seed=0):
+def pair(layers, bidirectional, batch_first, dtype, bias=True, seed=0, device="cpu"):
     """A curnn.torch.LSTM and a torch.nn.LSTM holding the same weights."""
     torch.manual_seed(seed)
     ours = ct.LSTM(E, H, layers, bias=bias, batch_first=batch_first,
@@ -22,14 +23,16 @@ def pair(layers, bidirectional, batch_first, dtype, bias=True, seed=0):
     ref = torch.nn.LSTM(E, H, layers, bias=bias, batch_first=batch_first,
                         bidirectional=bidirectional, dtype=dtype)
     ref.load_state_dict(ours.state_dict())
-    return ours, ref
+    return ours.to(device), ref.to(device)
 
 
 def run(module, x, state, weights_of_output):
     """Forward, then backward of sum(output * w0) + sum(h_n * w1) + sum(c_n * w2); returns the
     outputs and the gradients of the input, the initial state and every parameter."""
+    device = next(module.parameters()).device
     inputs = [x] + (list(state) if state else [])
-    inputs = [t.detach().clone().requires_grad_() for t in inputs]
+    inputs = [t.detach().to(device).clone().requires_grad_() for t in inputs]
+    weights_of_output = [w.to(device) for w in weights_of_output]
     y, (h, c) = module(inputs[0], tuple(inputs[1:]) if state else None)
     loss = sum((t * w).sum() for t, w in zip((y, h, c), weights_of_output))
     module.zero_grad()
@@ -42,8 +45,9 @@ def run(module, x, state, weights_of_output):
 
 
 class LstmMatchesTorch(unittest.TestCase):
-    def compare(self, layers, bidirectional, batch_first, with_state, dtype, bias=True):
-        ours, ref = pair(layers, bidirectional, batch_first, dtype, bias)
+    def compare(self, layers, bidirectional, batch_first, with_state, dtype, bias=True,
+                device="cpu"):
+        ours, ref = pair(layers, bidirectional, batch_first, dtype, bias, device=device)
         g = torch.Generator().manual_seed(1)
         shape = (B, T, E) if batch_first else (T, B, E)
         x = torch.randn(shape, generator=g, dtype=dtype)
@@ -65,7 +69,7 @@ class LstmMatchesTorch(unittest.TestCase):
             b = want.get(name, want_grads.get(name))
             self.assertIsNotNone(a, name)
             assert_close(f"{name} ({layers}L bi={bidirectional} bf={batch_first} "
-                         f"state={with_state} {dtype})", a, b, tol)
+                         f"state={with_state} {dtype} {device})", a, b, tol)
 
     def test_all_configurations(self):
         for dtype, layers, bidirectional, batch_first, with_state in itertools.product(
@@ -189,6 +193,46 @@ class LstmGradcheck(unittest.TestCase):
             y = ours(x)[0]
         self.assertFalse(y.requires_grad)
         assert_close("no_grad output", y, ref(x)[0])
+
+
+@unittest.skipUnless(torch.cuda.is_available() and curnn.cuda_available(), "no CUDA device")
+class LstmCuda(unittest.TestCase):
+    """On a GPU: against cuDNN's torch.nn.LSTM, on PyTorch's stream and caching allocator.
+    NOTE: written on a machine without a GPU; these have not run yet."""
+
+    def setUp(self):
+        torch.backends.cudnn.allow_tf32 = False  # FP32 references, as libcurnn's GEMMs
+        torch.backends.cuda.matmul.allow_tf32 = False
+
+    def test_matches_cudnn(self):
+        for layers, bidirectional, batch_first, with_state in itertools.product(
+                (1, 2, 3), (False, True), (False, True), (False, True)):
+            with self.subTest(layers=layers, bidirectional=bidirectional,
+                              batch_first=batch_first, with_state=with_state):
+                LstmMatchesTorch.compare(self, layers, bidirectional, batch_first, with_state,
+                                         torch.float32, device="cuda")
+
+    def test_on_a_side_stream_and_torch_memory(self):
+        ours, _ = pair(2, True, False, torch.float32, device="cuda")
+        x = torch.randn(T, B, E, device="cuda")
+        want = ours(x)[0]
+        stream = torch.cuda.Stream()
+        stream.wait_stream(torch.cuda.current_stream())
+        before = torch.cuda.memory_allocated()
+        with torch.cuda.stream(stream):
+            got = ours(x)[0]
+            tape_and_outputs = torch.cuda.memory_allocated() - before
+        torch.cuda.current_stream().wait_stream(stream)
+        assert_close("output on a side stream", got, want)
+        self.assertGreater(tape_and_outputs, 4 * T * B * H * 4, "the tape is PyTorch's memory")
+        del got
+        torch.cuda.synchronize()
+        self.assertLessEqual(torch.cuda.memory_allocated(), before, "and goes back to it")
+
+    def test_float64_is_refused_on_cuda(self):
+        ours, _ = pair(1, False, False, torch.float64, device="cuda")
+        with self.assertRaisesRegex(curnn.ArgumentError, "float64 runs on the CPU backend only"):
+            ours(torch.randn(T, B, E, dtype=torch.float64, device="cuda"))
 
 
 if __name__ == "__main__":
