@@ -311,7 +311,7 @@ curnn_status curnn_lstm_layer_forward(curnn_context* context, curnn_lstm_layer* 
                                       const curnn_tensor* wx, const curnn_tensor* wh,
                                       const curnn_tensor* bias, const curnn_tensor* x,
                                       const curnn_tensor* h0, const curnn_tensor* c0,
-                                      const curnn_tensor* mask, const curnn_tensor* y,
+                                      const curnn_tensor* dropout_mask, const curnn_tensor* y,
                                       const curnn_tensor* hT, const curnn_tensor* cT) {
   return guarded([&] {
     curnn_context& ctx = checked(context);
@@ -334,7 +334,7 @@ curnn_status curnn_lstm_layer_forward(curnn_context* context, curnn_lstm_layer* 
           // Views in argument order (inputs first), so the first bad argument is the one named.
           const auto h_first = state_view<Scalar>(h0, "h0", ctx, B, H);
           const auto c_first = state_view<Scalar>(c0, "c0", ctx, B, H);
-          const auto dropout = optional_view<Scalar>(mask, "dropout_mask", ctx);
+          const auto dropout = optional_view<Scalar>(dropout_mask, "dropout_mask", ctx);
           const auto out = view<Scalar>(y, "y", ctx);
           const auto h_last = state_view<Scalar>(hT, "hT", ctx, B, H);
           const auto c_last = state_view<Scalar>(cT, "cT", ctx, B, H);

@@ -103,7 +103,7 @@ CURNN_C_EXPORT int curnn_context_device(const curnn_context* ctx);
  * not read (LstmLayer reuses them for dPre). Use a layer with one context. Shapes (float32 on any
  * context, float64 on the CPU; all contiguous, on the context's device):
  *   wx [E, 4H], wh [H, 4H], bias [4H], x [T, B, E] -> y [T, B, H], hT, cT [B, H];
- *   h0, c0 [B, H] (NULL: zeros); mask [T, B, H] output dropout (0 or 1/keep; NULL: none). */
+ *   h0, c0 [B, H] (NULL: zeros); dropout_mask [T, B, H] on y (0 or 1/keep; NULL: none). */
 typedef struct curnn_lstm_layer curnn_lstm_layer;
 CURNN_C_EXPORT curnn_status curnn_lstm_layer_create(int32_t dtype, int64_t input_size,
                                                     int64_t hidden_size, float forget_bias,
@@ -111,9 +111,9 @@ CURNN_C_EXPORT curnn_status curnn_lstm_layer_create(int32_t dtype, int64_t input
 CURNN_C_EXPORT void curnn_lstm_layer_free(curnn_lstm_layer* layer);
 CURNN_C_EXPORT curnn_status curnn_lstm_layer_forward(
     curnn_context* ctx, curnn_lstm_layer* layer, const curnn_tensor* wx, const curnn_tensor* wh,
-    const curnn_tensor* bias, const curnn_tensor* x, const curnn_tensor* h0,
-    const curnn_tensor* c0, const curnn_tensor* mask, const curnn_tensor* y,
-    const curnn_tensor* hT, const curnn_tensor* cT);
+    const curnn_tensor* bias, const curnn_tensor* x, const curnn_tensor* h0, const curnn_tensor* c0,
+    const curnn_tensor* dropout_mask, const curnn_tensor* y, const curnn_tensor* hT,
+    const curnn_tensor* cT);
 /* dy [T, B, H]; dhT, dcT [B, H] (NULL: zero) -> dwx, dwh, dbias (overwritten); dx [T, B, E],
  * dh0, dc0 [B, H] (NULL: not wanted). */
 CURNN_C_EXPORT curnn_status curnn_lstm_layer_backward(
@@ -135,16 +135,14 @@ CURNN_C_EXPORT curnn_status curnn_softmax_xent(curnn_context* ctx, const curnn_t
  * log_uniform_sample: TensorFlow's log_uniform_candidate_sampler(unique=True) over range_max
  * classes from std::mt19937_64(seed), and its log expected counts. labels [B] int32, CPU ->
  * sampled [S] int32, log_q_true [B], log_q_sampled [S] float32, all CPU; *num_tries the draws. */
-CURNN_C_EXPORT curnn_status curnn_log_uniform_sample(int64_t range_max, uint64_t seed,
-                                                     const curnn_tensor* labels,
-                                                     const curnn_tensor* sampled,
-                                                     const curnn_tensor* log_q_true,
-                                                     const curnn_tensor* log_q_sampled,
-                                                     int64_t* num_tries);
+CURNN_C_EXPORT curnn_status curnn_log_uniform_sample(
+    int64_t range_max, uint64_t seed, const curnn_tensor* labels, const curnn_tensor* sampled,
+    const curnn_tensor* log_q_true, const curnn_tensor* log_q_sampled, int64_t* num_tries);
 /* inputs [B, E], weights [V, E], biases [V], labels [B] int32, sampled [S] int32,
  * log_q_true [B], log_q_sampled [S] (float32, on the context's device) -> loss [B]. With
- * dx != NULL also the sparse gradients of grad_scale * sum(loss): dx [B, E] (of the inputs), dw_true [B, E], db_true [B],
- * dw_sampled [S, E], db_sampled [S] (rows for weights[labels[b]] and weights[sampled[s]]). */
+ * dx != NULL also the sparse gradients of grad_scale * sum(loss): dx [B, E] (of the inputs),
+ * dw_true [B, E], db_true [B], dw_sampled [S, E], db_sampled [S] (rows for weights[labels[b]] and
+ * weights[sampled[s]]). */
 CURNN_C_EXPORT curnn_status curnn_nce_loss(
     curnn_context* ctx, const curnn_tensor* inputs, const curnn_tensor* weights,
     const curnn_tensor* biases, const curnn_tensor* labels, const curnn_tensor* sampled,
@@ -180,7 +178,8 @@ CURNN_C_EXPORT void curnn_w2v_result_free(curnn_w2v_result* result);
 /* V (words, "</s>" at id 0) and E. */
 CURNN_C_EXPORT int64_t curnn_w2v_vocab_size(const curnn_w2v_result* result);
 CURNN_C_EXPORT int64_t curnn_w2v_vector_size(const curnn_w2v_result* result);
-/* The bytes of word `id` (not NUL-terminated in general: *length bytes), or NULL if out of range. */
+/* The bytes of word `id` (not NUL-terminated in general: *length bytes), or NULL if out of range.
+ */
 CURNN_C_EXPORT const char* curnn_w2v_word(const curnn_w2v_result* result, int64_t id,
                                           size_t* length);
 CURNN_C_EXPORT int64_t curnn_w2v_word_count(const curnn_w2v_result* result, int64_t id);
@@ -193,7 +192,7 @@ CURNN_C_EXPORT void curnn_w2v_stats(const curnn_w2v_result* result, int64_t* wor
                                     double* seconds);
 
 #ifdef __cplusplus
-}  /* extern "C" */
+} /* extern "C" */
 #endif
 
 #endif /* CURNN_C_API_H_ */

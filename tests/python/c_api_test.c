@@ -47,7 +47,8 @@ int main(void) {
   float loss[2] = {NAN, NAN}, dlogits[2][3];
   const int64_t nv[2] = {2, 3}, n[1] = {2};
   curnn_tensor tl = tensor(logits, CURNN_FLOAT32, 2, nv), tt = tensor(targets, CURNN_INT32, 1, n);
-  curnn_tensor tloss = tensor(loss, CURNN_FLOAT32, 1, n), td = tensor(dlogits, CURNN_FLOAT32, 2, nv);
+  curnn_tensor tloss = tensor(loss, CURNN_FLOAT32, 1, n),
+               td = tensor(dlogits, CURNN_FLOAT32, 2, nv);
   EXPECT(curnn_softmax_xent(ctx, &tl, &tt, &tloss, &td, 0.5) == CURNN_OK);
   const double z0 = exp(1.0) + exp(2.0) + exp(3.0), z1 = 2 * exp(0.5) + exp(-1.0);
   EXPECT(fabs(loss[0] - (log(z0) - 3.0)) < 1e-6);
@@ -75,8 +76,8 @@ int main(void) {
   curnn_lstm_layer* layer = NULL;
   EXPECT(curnn_lstm_layer_create(CURNN_INT32, 3, 4, 0.0f, 0, &layer) == CURNN_ARGUMENT_ERROR);
   EXPECT(curnn_lstm_layer_create(CURNN_FLOAT32, 3, 4, 0.0f, 0, &layer) == CURNN_OK);
-  EXPECT(curnn_lstm_layer_backward(ctx, layer, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL,
-                                   NULL, NULL, NULL, NULL, NULL) == CURNN_ARGUMENT_ERROR);
+  EXPECT(curnn_lstm_layer_backward(ctx, layer, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL,
+                                   NULL, NULL, NULL, NULL) == CURNN_ARGUMENT_ERROR);
   EXPECT(strstr(curnn_last_error(), "without a successful forward") != NULL);
   curnn_lstm_layer_free(layer);
   curnn_lstm_layer_free(NULL);
