@@ -7,6 +7,8 @@
 #include <new>
 #include <string>
 
+#include "curnn/threads.hpp"
+
 #if CURNN_HAVE_CUDA
 #include "curnn/cuda/check.hpp"
 #endif
@@ -108,7 +110,10 @@ Context::Context(Context&&) noexcept = default;
 Context& Context::operator=(Context&&) noexcept = default;
 Context::~Context() = default;
 
-Context Context::cpu() { return Context(Device::CPU); }
+Context Context::cpu() {
+  cpu_threads();  // a bad CURNN_NUM_THREADS is reported here, before any work starts
+  return Context(Device::CPU);
+}
 
 Context Context::cuda(int device) {
 #if CURNN_HAVE_CUDA
