@@ -14,17 +14,7 @@
 #   corrupt_mirror   get-data.sh with a mirror whose PTB file does not match its SHA-256:
 #                    exit 1 and a message naming the file.
 # The apps must be built in BUILD_DIR/bin.
-set -euo pipefail
-case_name=${1:?usage: reproduce_test.sh CASE BUILD_DIR}
-build=$(cd "${2:?usage: reproduce_test.sh CASE BUILD_DIR}" && pwd)
-repo=$(cd "$(dirname "$0")/.." && pwd)
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
-
-fail() { echo "FAIL: $*" >&2; exit 1; }
-expect_in() {  # expect_in FILE TEXT: FILE contains TEXT
-  grep -qF -- "$2" "$1" || { echo "---- $1:" >&2; cat "$1" >&2; fail "$1 does not contain '$2'"; }
-}
+source "$(dirname "$0")/support/script_test.sh" "$@"
 # A real PNG (signature) of at least 5 kB: an image with axes and data, not an empty file.
 expect_png() {
   [[ -f $1 ]] || fail "$1 is missing"
