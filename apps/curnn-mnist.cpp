@@ -181,6 +181,7 @@ int train(const Options& o, Context& ctx) {
              {"seed", o.seed},
              {"batch_size", B},
              {"max_samples", o.max_samples},
+             {"eval_every", o.eval_every},
              {"resumed_steps", steps_done}});
 
   // The data order continues where the checkpoint stopped: replay its next_batch calls.

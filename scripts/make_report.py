@@ -502,8 +502,8 @@ def build(args):
         rows.append(["test", "", "", f"**{test['test_perplexity']:.2f}**", ""])
         if book_final:
             last_epoch, train, valid, book_test = book_final
-            rows.append([f"**book, epoch {last_epoch}**", "", f"**{train}**",
-                         f"**{valid}** (test **{book_test}**)", ""])
+            rows.append([f"**book, epoch {last_epoch}**", "", f"**{train:.2f}**",
+                         f"**{valid:.2f}** (test **{book_test:.2f}**)", ""])
         sections.table(["epoch", "learning rate", "train perplexity", "valid perplexity",
                         "train words/s"], rows)
         if book_final:
@@ -533,8 +533,10 @@ def build(args):
                "training", plot_mnist, records, path_of("mnist"))
         evals = of_type(records, "eval")
         if evals:
-            sections.para("Test accuracy over training (all test images, every "
-                          f"{evals[0]['iter']:,} samples or so: `--eval-every`):")
+            every = config.get("eval_every") or evals[0]["iter"]
+            sections.para(f"Test accuracy over training (all {evals[0]['test_images']:,} test "
+                          f"images after the step that reaches each multiple of {every:,} "
+                          "samples: `--eval-every`):")
             sections.table(["training samples", "test accuracy"],
                            [[f"{e['iter']:,}", f"{e['test_accuracy']:.4f}"] for e in evals] +
                            [[f"{final['trained_samples']:,} (final)",
