@@ -20,10 +20,11 @@ import curnn_record as cr
 
 PTB_TRAIN_WORDS = 929_589   # ptb.train.txt (EXPERIMENTS.md); an epoch trains 2,323 x 20 x 20
 PTB_SMALL_EPOCHS = 13
-# The test pass runs batch 1 (one-row products): per word it costs this many times a valid-pass
-# word (batch 20), measured on this kind of machine (scripts/estimate_full_run.py's notes in the
-# commit that added it: valid pass 73,760 words, test pass 82,430 words).
-PTB_TEST_WORD_COST = 3.0
+# The test pass runs batch 1 (one-row products, a thread start per product): a word costs about
+# this many times a valid-pass word (batch 20). Measured on the 2-core development machine at a
+# load average of 20: valid pass (73,760 words) 100 s, test pass (82,430 words) 861 s, 7.7x;
+# bench/RESULTS.md's 62 s for both on an idle machine suggests less.
+PTB_TEST_WORD_COST = 6.0
 MNIST_SAMPLES = 400_000
 TUTORIAL_STEPS = 100_001
 TUTORIAL_EVAL_EVERY = 10_000  # nearest words
