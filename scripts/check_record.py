@@ -179,6 +179,11 @@ class Checker:
             os.remove(log)
         wanted = self.wanted(section)
         print(f"  rerunning {section['name']}: {' '.join(argv)}", flush=True)
+        a = self.args
+        left = len(wanted) if a.all or a.until else a.records - self.compared
+        if left >= len(wanted) and section.get("wall_s"):
+            print(f"  (this compares the command's last record: it runs to the end, "
+                  f"{section['wall_s']:,.0f} s when recorded)", flush=True)
         output = os.path.join(self.scratch, section["name"] + ".out")
         app = cr.Watched(argv, log, output)
         index = 0

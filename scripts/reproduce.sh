@@ -159,7 +159,7 @@ mnist_eval_every=$([[ $mode == full ]] && echo 20000 || echo 0)
 
 # --full on the CPU: measure this machine's speed with short runs, and say how long it will take.
 if [[ $mode == full && $gpu == 0 ]] && ((estimate || estimate_only)); then
-  say "measuring this machine's speed for a time estimate (about 2 minutes; --no-estimate skips it)"
+  say "measuring this machine's speed for a time estimate (a few minutes: 2 on an idle 2-core machine; --no-estimate skips it)"
   scratch=$(mktemp -d)
   estimate_args=(--bin "$bin" --data-dir "$data" --corpus "$corpus" --scratch "$scratch"
     --seed "$seed" --w2v-threads "$w2v_threads" --mnist-eval-every "$mnist_eval_every"
