@@ -442,9 +442,10 @@ def build(args):
         word2vec_c = of_type(logs["analogy-word2vec-c"], "analogy")
         reference = (f"word2vec.c on the same corpus: {100 * word2vec_c[-1]['accuracy']:.2f}%"
                      if word2vec_c else cr.word2vec_c_reference(config["iter"]))
-        summary.append([f"word2vec, the fast trainer (skip-gram, negative sampling, "
-                        f"{config['iter']} iter.)", "analogy accuracy (top 30k)",
-                        f"{100 * analogy['accuracy']:.2f}%", reference, wall("word2vec-fast"),
+        summary.append(["word2vec, the fast trainer (skip-gram, negative sampling)",
+                        "analogy accuracy (top 30k)",
+                        f"{100 * analogy['accuracy']:.2f}% ({config['iter']} iter., "
+                        f"{config['threads']} thread(s))", reference, wall("word2vec-fast"),
                         f"{done['words_per_s']:,.0f} words/s", args.device, mode_label])
         sections.heading(3, "Beyond the book: the word2vec.c-style fast trainer")
         sections.para(f"{'CBOW' if config['cbow'] else 'skip-gram'}, {config['size']} dimensions, "
