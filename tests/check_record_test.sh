@@ -11,6 +11,12 @@
 #                 valid perplexity): exit 1, FAIL naming the record and the field.
 #   bad_input     a missing record, a file that is not a record, --records 0: exit 2, one line.
 #   missing_data  --data-dir without the datasets: exit 3, naming the missing input.
+#   written       scripts/reproduce.sh --smoke --only word2vec with --word2vec-c-vectors (vectors
+#                 made by curnn-word2vec standing in for word2vec.c's), then write_records.py:
+#                 the three records (tutorial, fast trainer, word2vec.c's vectors) with their
+#                 header and commands and no vectors; the report's side-by-side table; the fast
+#                 trainer's record checks out; the word2vec.c one cannot without its vectors
+#                 (exit 3).
 # Exit 77 (ctest: skipped) when this machine's CPU GEMM (OpenBLAS's kernel set for this CPU)
 # differs from the one the records were made with: other kernels round differently.
 # When the records no longer match because a change altered the numerics on purpose, remake
@@ -89,6 +95,52 @@ PY
       "$ptb_record" >"$tmp/log" 2>&1 || rc=$?
     ((rc == 3)) || { cat "$tmp/log" >&2; fail "exit status $rc, expected 3"; }
     expect_in "$tmp/log" "CANNOT CHECK HERE: ptb reads $tmp/empty/ptb, which is not on this machine"
+    ;;
+  written)
+    bin="$build/bin"
+    "$bin/curnn-word2vec" -train "$tmp/data/text8/text8" -output "$tmp/other-vectors.bin" \
+      -binary 1 -size 32 -iter 1 -min-count 5 -threads 1 --device cpu -debug 0 >/dev/null
+    bash "$repo/scripts/reproduce.sh" --smoke --only word2vec --no-setup --build-dir "$build" \
+      --data-dir "$tmp/data" --no-fetch --out "$tmp/run" --word2vec-c-vectors "$tmp/other-vectors.bin" \
+      --word2vec-c-note "a stand-in made by curnn-word2vec" >"$tmp/log" 2>&1 ||
+      { cat "$tmp/log" >&2; fail "reproduce.sh --smoke --only word2vec failed"; }
+    expect_in "$tmp/run/report.md" "### The fast trainer next to word2vec.c, same corpus"
+    expect_in "$tmp/run/report.md" "| section | questions seen (ours) | curnn-word2vec | word2vec.c |"
+    expect_in "$tmp/run/report.md" "(a stand-in made by curnn-word2vec)"
+    python3 "$repo/scripts/write_records.py" --run "$tmp/run" --dest "$tmp/records" \
+      --allow-dirty >"$tmp/log" 2>&1 || { cat "$tmp/log" >&2; fail "write_records.py failed"; }
+    shopt -s nullglob
+    written=("$tmp"/records/*.jsonl*)
+    shopt -u nullglob
+    ((${#written[@]} == 3)) || { ls "$tmp/records" >&2; fail "expected 3 records"; }
+    for experiment in word2vec-tutorial word2vec-fast word2vec-c-vectors; do
+      ls "$tmp"/records/"$experiment"-smoke-cpu-*.jsonl >/dev/null 2>&1 ||
+        fail "no $experiment-smoke-cpu-<commit>.jsonl record"
+    done
+    python3 - "$tmp/records" <<'PY' || fail "the records' contents"
+import glob, json, os, sys
+for path in glob.glob(os.path.join(sys.argv[1], "*.jsonl")):
+    lines = [json.loads(l) for l in open(path)]
+    header = lines[0]
+    assert header["type"] == "record" and header["format"] == "curnn-record/1", path
+    for key in ("commit", "date", "machine", "paths", "reproduce", "mode", "device"):
+        assert header[key], (path, key)
+    assert header["machine"]["logical_cores"] >= 1 and header["machine"]["cpu"], path
+    commands = [l for l in lines if l["type"] == "command"]
+    assert commands and all(c["argv"] and c["wall_s"] >= 0 for c in commands), path
+    assert os.path.getsize(path) < 100 * 1024, path  # small: figures, never vectors
+    if "word2vec-c-vectors" in path:
+        assert header["vectors_made_by"] == "a stand-in made by curnn-word2vec", header
+        assert [c["name"] for c in commands] == ["analogy-word2vec-c", "wordsim-word2vec-c"]
+PY
+    fast=$(ls "$tmp"/records/word2vec-fast-smoke-cpu-*.jsonl)
+    check "$fast" --all >"$tmp/log" 2>&1 || { cat "$tmp/log" >&2; fail "the fast trainer's record"; }
+    expect_in "$tmp/log" "PASS: 4 of the record's 4 comparable records"
+    rm "$tmp/other-vectors.bin"
+    rc=0
+    check "$(ls "$tmp"/records/word2vec-c-vectors-smoke-cpu-*.jsonl)" >"$tmp/log" 2>&1 || rc=$?
+    ((rc == 3)) || { cat "$tmp/log" >&2; fail "word2vec.c's record without its vectors: exit $rc"; }
+    expect_in "$tmp/log" "CANNOT CHECK HERE: analogy-word2vec-c reads $tmp/other-vectors.bin"
     ;;
   *) fail "unknown case '$case_name'" ;;
 esac
