@@ -108,7 +108,7 @@ TEST(CpuThreads, GemmSameBitsForOneTwoThreeThreads) {
   struct Shape {
     std::int64_t M, N, K;
   };
-  for (const Shape s : {Shape{64, 1031, 512}, Shape{80, 10000, 256}, Shape{1, 10007, 200}}) {
+  for (const Shape s : {Shape{64, 4099, 512}, Shape{80, 10000, 256}, Shape{1, 10007, 200}}) {
     expect_split(s.M, s.N, s.K, 3);
     for (Transpose ta : {Transpose::No, Transpose::Yes}) {
       for (Transpose tb : {Transpose::No, Transpose::Yes}) {
@@ -136,14 +136,14 @@ TEST(CpuThreads, GemmSameBitsForOneTwoThreeThreads) {
   }
 }
 
-// A 2-layer PTB model with dropout, V 10000, H 256, batch 8 x 10 steps: its softmax layer
-// (80 x 10000 x 256), LSTM input products (80 x 1024 x 256) and the batch-1 evaluation's
+// A 2-layer PTB model with dropout, V 10000, H 256, batch 16 x 8 steps: its softmax layer
+// (128 x 10000 x 256), LSTM input products (128 x 1024 x 256) and the batch-1 evaluation's
 // one-row softmax (1 x 10000 x 256) all take the multi-block path.
 TEST(CpuThreads, PtbTrainingSameBitsForOneTwoThreeThreads) {
   nn::LmConfig cfg = nn::lm_config("small");
   cfg.hidden_size = 256;
-  cfg.num_steps = 10;
-  cfg.batch_size = 8;
+  cfg.num_steps = 8;
+  cfg.batch_size = 16;
   cfg.keep_prob = 0.5;
   const int T = cfg.num_steps, B = cfg.batch_size, H = cfg.hidden_size, V = cfg.vocab_size;
   expect_split(T * B, V, H, 3);
@@ -177,11 +177,11 @@ TEST(CpuThreads, PtbTrainingSameBitsForOneTwoThreeThreads) {
   });
 }
 
-// The book's BiLSTM (256 units per direction) on random 28 x 28 "images", batch 32: its input
-// products (896 x 1024 x 28) and recurrent weight gradients (256 x 1024 x 896) are split.
+// The book's BiLSTM (256 units per direction) on random 28 x 28 "images", batch 64: its input
+// products (1792 x 1024 x 28) and recurrent weight gradients (256 x 1024 x 1792) are split.
 TEST(CpuThreads, MnistBiLstmTrainingSameBitsForOneTwoThreeThreads) {
   nn::ClassifierConfig cfg;  // the book's: E 28, H 256, outputs[-1] head, Adam lr 0.01
-  const int T = 28, B = 32, E = cfg.input_size, H = cfg.hidden_size;
+  const int T = 28, B = 64, E = cfg.input_size, H = cfg.hidden_size;
   expect_split(T * B, 4 * H, E, 2);
   expect_split(H, 4 * H, T * B, 3);
   constexpr int kSteps = 3;
@@ -274,12 +274,12 @@ TEST(CpuThreadsApps, PtbCheckpointSameBytesForOneTwoThreeThreads) {
   test::write_file(dir / "ptb.train.txt", every_word + " \n" + synthetic_text(200, 60, 7));
   test::write_file(dir / "ptb.valid.txt", synthetic_text(20, 60, 8));
   test::write_file(dir / "ptb.test.txt", synthetic_text(20, 60, 9));
-  // LSTM products 80 x 1024 x 256: split in 2 or more column blocks.
-  expect_split(80, 1024, 256, 2);
+  // LSTM products 128 x 1024 x 256: split in 2 or more column blocks.
+  expect_split(128, 1024, 256, 2);
   expect_app_outputs_same_for_every_thread_count(
       dir, "curnn-ptb",
       "--data-path " + dir.str() +
-          " --model test --device cpu --hidden-size 256 --num-steps 10 --batch-size 8 "
+          " --model test --device cpu --hidden-size 256 --num-steps 8 --batch-size 16 "
           "--keep-prob 0.5 --max-max-epoch 1 --max-steps 3 --save-path @OUT@/ck",
       {"ck/ptb-lm.ckpt"});
 }

@@ -29,13 +29,14 @@ namespace curnn::ops {
 // on CURNN_NUM_THREADS. Measured with OpenBLAS 0.3.21 (AMD EPYC, Haswell kernels): a 700 x 10000
 // x 200 sgemm done in 2 column blocks instead of 1 differs in the last bits of 2.5% of C, a
 // 10000 x 200 gemv in 12 of 10,000 outputs. A block has at least kGemmBlockMacs multiply-adds
-// (kGemvBlockMacs for one row) and kMinBlockColumns columns, and there are at most kMaxBlocks
-// (each BLAS call packs its own copy of A: the PTB small softmax, 400 x 10000 x 200, costs 10%
-// more CPU time in 156 blocks than in one, and nothing measurable in 11).
-constexpr std::int64_t kGemmBlockMacs = std::int64_t{1} << 23;  // ~8M multiply-adds
+// (kGemvBlockMacs for one row) and kMinBlockColumns columns, and there are at most kMaxBlocks:
+// each BLAS call packs its own copy of A, which costs CPU time (OpenBLAS 0.3.21, one thread,
+// best of 7: the PTB small softmax, 400 x 10000 x 200, 51.7 ms in one call, 52.6 in 7 blocks,
+// 57.0 in 16; its input gradient, 400 x 200 x 10000, 54.3 ms, 53.8 in 2 blocks, 62.4 in 4).
+constexpr std::int64_t kGemmBlockMacs = std::int64_t{1} << 24;  // ~16M multiply-adds
 constexpr std::int64_t kGemvBlockMacs = std::int64_t{1} << 19;  // memory-bound: ~0.5M
-constexpr std::int64_t kMinBlockColumns = 64;
-constexpr std::int64_t kMaxBlocks = 16;
+constexpr std::int64_t kMinBlockColumns = 96;
+constexpr std::int64_t kMaxBlocks = 8;
 
 std::int64_t cpu_gemm_column_blocks(std::int64_t M, std::int64_t N, std::int64_t K) {
 #if CURNN_HAVE_BLAS
