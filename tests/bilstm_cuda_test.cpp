@@ -138,7 +138,7 @@ TEST(BiLstmClassifierCuda, SmallerLastBatchReusesTheBuffers) {
   EXPECT_EQ(gpu_model.logits().data(), logits_memory);
   EXPECT_TRUE(test::expect_close("small batch logits",
                                  test::host_copy<float>(gpu, gpu_model.logits()),
-                                 to_vector(cpu, ref_model.logits()), {2e-5, 1e-3}));
+                                 to_vector(cpu, ref_model.logits()), {1e-3}));  // BPTT forward: the layer tests' rtol
   EXPECT_EQ(gpu_model.count_correct(gpu), ref_model.count_correct(cpu));
 }
 
