@@ -94,8 +94,7 @@ void save(const Options& o, Model& model, Context& ctx, std::int64_t steps_done,
           std::uint64_t data_seed) {
   if (o.save_path.empty()) return;
   std::filesystem::create_directories(o.save_path);
-  ctx.synchronize();
-  const std::vector<float> state = curnn::to_vector(model.training_state());
+  const std::vector<float> state = curnn::to_vector(ctx, model.training_state());
   const json meta = {{"format", kCheckpointFormat},
                      {"config", config_json(model.config())},
                      {"steps_done", steps_done},
@@ -129,9 +128,8 @@ std::int64_t resume(const Options& o, Model& model, Context& ctx, std::uint64_t*
                 path << ": holds " << ck.data.size() << " values, the model needs "
                      << model.training_state().numel());
     curnn::copy(
-        ConstTensor(ck.data.data(), {static_cast<std::int64_t>(ck.data.size())}, Device::CPU),
-        model.training_state(), ctx.stream());
-    ctx.synchronize();
+        ctx, ConstTensor(ck.data.data(), {static_cast<std::int64_t>(ck.data.size())}, Device::CPU),
+        model.training_state());
     model.set_adam_steps(meta.at("adam_steps").get<std::int64_t>());
     *data_seed = meta.at("data_seed").get<std::uint64_t>();
     return meta.at("steps_done").get<std::int64_t>();
@@ -165,7 +163,7 @@ int train(const Options& o, Context& ctx) {
     std::printf("Resumed from %s after %lld steps\n", checkpoint_path(o.save_path).c_str(),
                 static_cast<long long>(steps_done));
   } else {
-    model.initialize(o.seed);
+    model.initialize(ctx, o.seed);
   }
   std::printf(
       "curnn-mnist: BiLSTM %d x 2 units, head %s, %d steps of %d pixels, batch %d, "

@@ -3,7 +3,7 @@
 # with sudo). The CUDA Toolkit itself is not installed here: without nvcc the CPU side builds.
 set -euo pipefail
 pkgs=(cmake ninja-build g++ googletest libgtest-dev libbenchmark-dev libopenblas-dev zlib1g-dev
-      libcli11-dev nlohmann-json3-dev python3 python3-matplotlib python3-sklearn)
+      libcli11-dev nlohmann-json3-dev python3 python3-matplotlib python3-sklearn python3-gensim)
 missing=()
 for p in "${pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

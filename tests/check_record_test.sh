@@ -21,7 +21,7 @@
 # differs from the one the records were made with: other kernels round differently.
 # When the records no longer match because a change altered the numerics on purpose, remake
 # them from a clean checkout (bench/records/README.md says how) and commit them.
-source "$(dirname "$0")/support/script_test.sh" "$@"
+source "$(dirname "$0")/support/case_test.sh" "$@"
 shopt -s nullglob
 records=("$repo"/bench/records/*-smoke-cpu-*.jsonl)
 shopt -u nullglob

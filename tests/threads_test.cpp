@@ -154,7 +154,7 @@ TEST(CpuThreads, PtbTrainingSameBitsForOneTwoThreeThreads) {
   expect_same_bits_for_every_thread_count<float>("PTB parameters and losses", [&] {
     Context ctx = Context::cpu();
     nn::LstmLanguageModel<float> lm(ctx, cfg);
-    lm.initialize(5);
+    lm.initialize(ctx, 5);
     auto state = lm.zero_state(ctx, B);
     std::vector<float> norms(kSteps);
     for (int step = 0; step < kSteps; ++step) {
@@ -164,14 +164,14 @@ TEST(CpuThreads, PtbTrainingSameBitsForOneTwoThreeThreads) {
       lm.backward(ctx);
       lm.sgd_step(ctx, 1.0f, Tensor(norms.data() + step, {1}, Device::CPU));
     }
-    std::vector<float> out = to_vector(lm.params().view());
+    std::vector<float> out = to_vector(ctx, lm.params().view());
     out.insert(out.end(), norms.begin(), norms.end());
     // The test pass's shape: batch 1, one step, one-row products.
     auto eval_state = lm.zero_state(ctx, 1);
     for (int w = 0; w < kEvalWords; ++w) {
       lm.forward(ctx, ConstIds(ids.data() + w, {1, 1}, Device::CPU),
                  ConstIds(ids.data() + w + 1, {1, 1}, Device::CPU), eval_state, false, 0, 0);
-      out.push_back(to_vector(lm.loss_rows())[0]);
+      out.push_back(to_vector(ctx, lm.loss_rows())[0]);
     }
     return out;
   });
@@ -190,7 +190,7 @@ TEST(CpuThreads, MnistBiLstmTrainingSameBitsForOneTwoThreeThreads) {
   expect_same_bits_for_every_thread_count<float>("BiLSTM parameters and Adam state", [&] {
     Context ctx = Context::cpu();
     nn::BiLstmClassifier<float> model(ctx, cfg);
-    model.initialize(3);
+    model.initialize(ctx, 3);
     std::vector<float> losses;
     for (int step = 0; step < kSteps; ++step) {
       model.forward(ctx, ConstTensor(x.data() + step * T * B * E, {T, B, E}, Device::CPU),
@@ -199,7 +199,7 @@ TEST(CpuThreads, MnistBiLstmTrainingSameBitsForOneTwoThreeThreads) {
       model.backward(ctx);
       model.adam_step(ctx);
     }
-    std::vector<float> out = to_vector(model.training_state());
+    std::vector<float> out = to_vector(ctx, model.training_state());
     out.insert(out.end(), losses.begin(), losses.end());
     return out;
   });
