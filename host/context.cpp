@@ -9,6 +9,8 @@
 #include <utility>
 #include <vector>
 
+#include "curnn/threads.hpp"
+
 #if CURNN_HAVE_CUDA
 #include "curnn/cuda/check.hpp"
 #endif
@@ -120,7 +122,10 @@ Context::Context(Context&&) noexcept = default;
 Context& Context::operator=(Context&&) noexcept = default;
 Context::~Context() = default;
 
-Context Context::cpu() { return Context(Device::CPU); }
+Context Context::cpu() {
+  cpu_threads();  // a bad CURNN_NUM_THREADS is reported here, before any work starts
+  return Context(Device::CPU);
+}
 
 Context Context::cuda(int device) {
 #if CURNN_HAVE_CUDA

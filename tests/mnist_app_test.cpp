@@ -118,6 +118,45 @@ TEST_F(MnistApp, PrintsTheBooksLinesAndTheJsonLog) {
   EXPECT_NE(records[3].find("\"samples_per_s\""), std::string::npos) << records[3];
 }
 
+// --eval-every 30 (batch 4): the test accuracy after the steps that reach 32, 60 and 92 samples,
+// printed and logged; the book's lines and the final test accuracy are those of the same run
+// without it (evaluating does not change the training).
+TEST_F(MnistApp, EvalEveryLogsTheTestAccuracyAndLeavesTheRunUnchanged) {
+  write_dataset(false);
+  const std::string data = "--data-path '" + data_ + "' --max-samples 100";
+  const RunResult plain = run(data);
+  ASSERT_EQ(plain.exit_code, 0) << plain.err;
+  const RunResult evaluated =
+      run(data + " --eval-every 30 --log-json '" + (dir_ / "log.json") + "'");
+  ASSERT_EQ(evaluated.exit_code, 0) << evaluated.err;
+  const std::regex eval_line(R"(Iter (\d+), Testing Accuracy= ([01]\.\d{5}))");
+  std::vector<std::string> book_lines, eval_iters;
+  for (const std::string& line : evaluated.out_lines()) {
+    std::smatch m;
+    if (std::regex_match(line, m, eval_line)) {
+      eval_iters.push_back(m[1]);
+    } else if (std::regex_match(line, kIterLine) || std::regex_match(line, kTestLine)) {
+      book_lines.push_back(line);
+    }
+  }
+  EXPECT_EQ(eval_iters, (std::vector<std::string>{"32", "60", "92"})) << evaluated.out;
+  std::vector<std::string> plain_book_lines;
+  for (const std::string& line : plain.out_lines()) {
+    if (std::regex_match(line, kIterLine) || std::regex_match(line, kTestLine)) {
+      plain_book_lines.push_back(line);
+    }
+  }
+  EXPECT_EQ(plain_book_lines.size(), 3u) << plain.out;  // Iter 40, Iter 80, Testing Accuracy
+  EXPECT_EQ(book_lines, plain_book_lines) << evaluated.out;
+  const std::string log = read_text(dir_ / "log.json");
+  std::size_t evals = 0;
+  for (std::size_t at = 0; (at = log.find("\"type\":\"eval\"", at)) != std::string::npos; ++at) {
+    ++evals;
+  }
+  EXPECT_EQ(evals, 3u) << log;
+  EXPECT_NE(log.find("\"iter\":60"), std::string::npos) << log;
+}
+
 // The test accuracy that a run prints, or NaN.
 double test_accuracy(const RunResult& r) {
   std::smatch m;
