@@ -2,7 +2,9 @@
 //
 // Forward, per unit (b, k), with a = preact[b] + bias:
 //   i = sigmoid(a_i), j = tanh(a_j), f = sigmoid(a_f + forget_bias), o = sigmoid(a_o)
-//   c = c_prev * f + i * j,  h = tanh(c) * o,  h_dropped = h * mask (when a mask is given)
+//   c = c_prev * f + i * j,  h = tanh(c) * o,  h_dropped = h * mask (when a mask is given),
+//   and optional second copies of c and h (an LSTM layer's last step writes its final state into
+//   the caller's buffers in the same pass instead of a separate copy)
 // Backward, with dh_total = dh + mask * dh_out and tc = tanh(c):
 //   dc_total = dc + dh_total * o * (1 - tc^2),  dc_prev = dc_total * f
 //   da_i = dc_total * j * i(1-i),  da_j = dc_total * i * (1-j^2),
@@ -81,7 +83,9 @@ __global__ void __launch_bounds__(kThreads)
                              float* __restrict__ c,                   // [B, H]
                              float* __restrict__ h,                   // [B, H]
                              const float* __restrict__ dropout_mask,  // [B, H] or null
-                             float* __restrict__ h_dropped) {         // [B, H] or null
+                             float* __restrict__ h_dropped,           // [B, H] or null
+                             float* __restrict__ c_copy,              // [B, H] or null
+                             float* __restrict__ h_copy) {            // [B, H] or null
   int b, k;
   if (!unit_of_thread<V>(B, H, &b, &k)) return;
   const int row = b * 4 * H + k, u = b * H + k;
@@ -108,6 +112,8 @@ __global__ void __launch_bounds__(kThreads)
   for (int q = 0; q < 4; ++q) store<V>(gates + row + q * H, g[q]);
   store<V>(c + u, cn);
   store<V>(h + u, hn);
+  if (c_copy) store<V>(c_copy + u, cn);
+  if (h_copy) store<V>(h_copy + u, hn);
   if (dropout_mask) {
     const Pack<V> m = load<V>(dropout_mask + u);
 #pragma unroll
@@ -181,17 +187,21 @@ unsigned blocks_for(int B, int H, int V) {
 
 void lstm_cell_forward(int B, int H, const float* preact, const float* bias, const float* c_prev,
                        float forget_bias, float* gates, float* c, float* h,
-                       const float* dropout_mask, float* h_dropped, cudaStream_t stream) {
+                       const float* dropout_mask, float* h_dropped, float* c_copy, float* h_copy,
+                       cudaStream_t stream) {
   check_shape(B, H);
   if (B == 0 || H == 0) return;
   CURNN_CHECK_ARG(preact && bias && c_prev && gates && c && h, "null input or output");
   CURNN_CHECK_ARG(!dropout_mask || h_dropped, "dropout_mask given without h_dropped");
-  if (can_vectorize(H, {preact, bias, c_prev, gates, c, h, dropout_mask, h_dropped})) {
+  if (can_vectorize(H,
+                    {preact, bias, c_prev, gates, c, h, dropout_mask, h_dropped, c_copy, h_copy})) {
     lstm_cell_forward_kernel<4><<<blocks_for(B, H, 4), kThreads, 0, stream>>>(
-        B, H, preact, bias, c_prev, forget_bias, gates, c, h, dropout_mask, h_dropped);
+        B, H, preact, bias, c_prev, forget_bias, gates, c, h, dropout_mask, h_dropped, c_copy,
+        h_copy);
   } else {
     lstm_cell_forward_kernel<1><<<blocks_for(B, H, 1), kThreads, 0, stream>>>(
-        B, H, preact, bias, c_prev, forget_bias, gates, c, h, dropout_mask, h_dropped);
+        B, H, preact, bias, c_prev, forget_bias, gates, c, h, dropout_mask, h_dropped, c_copy,
+        h_copy);
   }
   CURNN_CUDA_CHECK_LAUNCH();
 }

@@ -103,7 +103,9 @@ CURNN_C_EXPORT int curnn_context_device(const curnn_context* ctx);
  * not read (LstmLayer reuses them for dPre). Use a layer with one context. Shapes (float32 on any
  * context, float64 on the CPU; all contiguous, on the context's device):
  *   wx [E, 4H], wh [H, 4H], bias [4H], x [T, B, E] -> y [T, B, H], hT, cT [B, H];
- *   h0, c0 [B, H] (NULL: zeros); dropout_mask [T, B, H] on y (0 or 1/keep; NULL: none). */
+ *   h0, c0 [B, H] (NULL: zeros); dropout_mask [T, B, H] on y (0 or 1/keep; NULL: none).
+ * The layer keeps a view of dropout_mask, not a copy: keep it alive and unchanged until the
+ * last backward of that forward has run. */
 typedef struct curnn_lstm_layer curnn_lstm_layer;
 CURNN_C_EXPORT curnn_status curnn_lstm_layer_create(int32_t dtype, int64_t input_size,
                                                     int64_t hidden_size, float forget_bias,

@@ -58,9 +58,9 @@ class BiLstmLayer {
   const LstmLayer<Scalar>& backward_direction() const noexcept { return bw_; }
 
  private:
-  LstmLayer<Scalar> fw_, bw_;
+  LstmLayer<Scalar> fw_, bw_;  // their tapes hold each direction's outputs [T, B, H]
   int T_ = 0, B_ = 0;
-  Buffer<Scalar> fw_y_, bw_y_;    // [T, B, H] each direction's outputs
+  // Grow-only scratch (reserve_buffer), used through prefix views:
   Buffer<Scalar> fw_dy_, bw_dy_;  // [T, B, H] each direction's share of dy
   Buffer<Scalar> bw_dx_;          // [T, B, E] the backward direction's dx, added to dx
 };

@@ -81,13 +81,14 @@ class _LstmLayerFunction(torch.autograd.Function):
             describe(x), describe(h0), describe(c0), describe(mask), describe(y),
             describe(h_last), describe(c_last)))
         ctx.context, ctx.layer = context, layer
-        ctx.save_for_backward(x, h0, c0, wx, wh, bias)
+        # The layer's tape holds a view of the mask (no copy): it must live until backward.
+        ctx.save_for_backward(x, h0, c0, wx, wh, bias, mask)
         return y, h_last, c_last
 
     @staticmethod
     @torch.autograd.function.once_differentiable
     def backward(ctx, dy, dh_last, dc_last):
-        x, h0, c0, wx, wh, bias = ctx.saved_tensors
+        x, h0, c0, wx, wh, bias, _mask = ctx.saved_tensors
         needs = ctx.needs_input_grad
         dx = torch.empty_like(x, memory_format=torch.contiguous_format) if needs[0] else None
         dh0 = torch.empty_like(h0, memory_format=torch.contiguous_format) if (
