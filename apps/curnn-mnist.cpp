@@ -5,7 +5,9 @@
 //        loss and accuracy of that step's minibatch after its update, as the book's sess.run)
 //   Optimization Finished!
 //   Testing Accuracy: X                                  on all test images
-// then the training throughput in samples/s.
+// then the training throughput in samples/s. With --eval-every N, also the test accuracy every
+// N training samples ("Iter N, Testing Accuracy= X" and an "eval" JSON record; its time is not
+// counted as training time, and it does not change the training).
 //
 //   curnn-mnist [--data-path DIR] [--device cuda|cpu] [--max-samples N] [--head final-states] ...
 #include <CLI/CLI.hpp>
@@ -39,7 +41,7 @@ struct Options {
   std::string data_path = "./data/mnist", device, head = "outputs-last", save_path, log_json;
   std::string recurrent = "auto";
   std::uint64_t seed = 1;
-  std::int64_t max_samples = 400000, save_every = 0;
+  std::int64_t max_samples = 400000, save_every = 0, eval_every = 0;
   int batch_size = 128, hidden = 256, validation_size = 5000;
   float lr = 0.01f;
   bool resume = false;
@@ -180,6 +182,7 @@ int train(const Options& o, Context& ctx) {
              {"seed", o.seed},
              {"batch_size", B},
              {"max_samples", o.max_samples},
+             {"eval_every", o.eval_every},
              {"resumed_steps", steps_done}});
 
   // The data order continues where the checkpoint stopped: replay its next_batch calls.
@@ -190,6 +193,7 @@ int train(const Options& o, Context& ctx) {
   HostBatch batch(T, B, config.input_size);
   curnn::app::Stopwatch clock;
   const double cpu_start = cpu_seconds();
+  double eval_seconds = 0, eval_cpu_seconds = 0;  // --eval-every's share of the clocks
   std::int64_t step = steps_done + 1, trained = 0;
   while (step * B < o.max_samples) {
     shuffler.next_batch(B, idx.data());
@@ -212,11 +216,29 @@ int train(const Options& o, Context& ctx) {
                  {"accuracy", accuracy},
                  {"elapsed_s", clock.seconds()}});
     }
+    if (o.eval_every > 0 && (step * B) / o.eval_every > ((step - 1) * B) / o.eval_every) {
+      // The first step at or past a multiple of --eval-every samples.
+      curnn::app::Stopwatch eval_clock;
+      const double eval_cpu_start = cpu_seconds();
+      const double accuracy = evaluate(ctx, model, data.test, B);
+      std::printf("Iter %lld, Testing Accuracy= %.5f\n", static_cast<long long>(step * B),
+                  accuracy);
+      std::fflush(stdout);
+      log.write({{"type", "eval"},
+                 {"iter", step * B},
+                 {"step", step},
+                 {"test_accuracy", accuracy},
+                 {"test_images", data.test.n},
+                 {"eval_s", eval_clock.seconds()}});
+      eval_seconds += eval_clock.seconds();
+      eval_cpu_seconds += cpu_seconds() - eval_cpu_start;
+    }
     if (o.save_every > 0 && step % o.save_every == 0) save(o, model, ctx, step, data_seed);
     ++step;
   }
   ctx.synchronize();
-  const double train_seconds = clock.seconds(), train_cpu_seconds = cpu_seconds() - cpu_start;
+  const double train_seconds = clock.seconds() - eval_seconds;
+  const double train_cpu_seconds = cpu_seconds() - cpu_start - eval_cpu_seconds;
   save(o, model, ctx, step - 1, data_seed);
   std::printf("Optimization Finished!\n");
   curnn::app::Stopwatch test_clock;
@@ -270,6 +292,10 @@ int main(int argc, char** argv) {
     cli.add_option("--validation-size", o.validation_size,
                    "training images held out as TensorFlow's validation split")
         ->check(CLI::Range(0, 1 << 30));
+    cli.add_option("--eval-every", o.eval_every,
+                   "also print and log the test accuracy every N training samples (0: only at "
+                   "the end)")
+        ->check(CLI::Range(std::int64_t{0}, std::int64_t{1} << 40));
     cli.add_option("--save-path", o.save_path,
                    "folder for the checkpoint (model, Adam state, step), written at the end");
     cli.add_option("--save-every", o.save_every, "also save every N steps (0: only at the end)")

@@ -9,6 +9,8 @@
 #include <utility>
 #include <vector>
 
+#include "curnn/threads.hpp"
+
 #if CURNN_HAVE_CUDA
 #include "curnn/cuda/check.hpp"
 #endif
@@ -25,7 +27,49 @@ namespace {
 #endif
 
 // ---- memory ------------------------------------------------------------------------------------
+namespace {
+// The innermost ScopedExternalAllocator of this thread, per device (CPU, CUDA).
+thread_local const ExternalAllocator* tls_allocators[2] = {nullptr, nullptr};
+int device_slot(Device device) { return device == Device::CUDA ? 1 : 0; }
+}  // namespace
+
+ScopedExternalAllocator::ScopedExternalAllocator(Device device,
+                                                 const ExternalAllocator* allocator) noexcept
+    : device_(device), previous_(tls_allocators[device_slot(device)]) {
+  tls_allocators[device_slot(device)] = allocator;
+}
+
+ScopedExternalAllocator::~ScopedExternalAllocator() {
+  tls_allocators[device_slot(device_)] = previous_;
+}
+
 namespace detail {
+
+const ExternalAllocator* scoped_allocator(Device device) noexcept {
+  return tls_allocators[device_slot(device)];
+}
+
+void* allocate_bytes(Device device, std::size_t bytes, const ExternalAllocator* allocator) {
+  if (allocator == nullptr) return allocate_bytes(device, bytes);
+  if (bytes == 0) return nullptr;
+  CURNN_CHECK_ARG(allocator->allocate != nullptr && allocator->deallocate != nullptr,
+                  "external allocator without allocate or deallocate function");
+  void* p = allocator->allocate(allocator->state, bytes);
+  if (!p) {
+    throw_error(__FILE__, __LINE__, "ExternalAllocator::allocate",
+                std::string("the external allocator could not provide ") + std::to_string(bytes) +
+                    " bytes on " + device_name(device));
+  }
+  return p;
+}
+
+void free_bytes(Device device, void* ptr, const ExternalAllocator* allocator) noexcept {
+  if (allocator == nullptr) {
+    free_bytes(device, ptr);
+  } else if (ptr != nullptr) {
+    allocator->deallocate(allocator->state, ptr);
+  }
+}
 
 void* allocate_bytes(Device device, std::size_t bytes) {
   if (bytes == 0) return nullptr;
@@ -103,6 +147,7 @@ struct Context::CudaState {
   int device = 0;
   cudaStream_t stream = nullptr;
   cublasHandle_t cublas = nullptr;
+  bool owns_stream = true;  // false for a wrapped stream (wrap_cuda)
   unsigned long long* id_slots = nullptr;       // [kIdSlots] device words, ~0 when unused
   unsigned long long* id_slots_host = nullptr;  // [kIdSlots] page-locked, their copies
   std::vector<IdErrorMessage> id_messages;      // [slots taken]
@@ -110,7 +155,7 @@ struct Context::CudaState {
     if (id_slots) cudaFree(id_slots);
     if (id_slots_host) cudaFreeHost(id_slots_host);
     if (cublas) cublasDestroy(cublas);
-    if (stream) cudaStreamDestroy(stream);
+    if (stream && owns_stream) cudaStreamDestroy(stream);
   }
 #endif
 };
@@ -120,9 +165,26 @@ Context::Context(Context&&) noexcept = default;
 Context& Context::operator=(Context&&) noexcept = default;
 Context::~Context() = default;
 
-Context Context::cpu() { return Context(Device::CPU); }
+Context Context::cpu() {
+  cpu_threads();  // a bad CURNN_NUM_THREADS is reported here, before any work starts
+  return Context(Device::CPU);
+}
 
 Context Context::cuda(int device) {
+#if CURNN_HAVE_CUDA
+  // A wrapped legacy stream first (device selected, cuBLAS created), then its own stream.
+  Context ctx = wrap_cuda(device, nullptr, nullptr);
+  CURNN_CUDA_CHECK(cudaStreamCreateWithFlags(&ctx.cuda_->stream, cudaStreamNonBlocking));
+  ctx.cuda_->owns_stream = true;
+  CURNN_CUDA_CHECK(cublasSetStream(ctx.cuda_->cublas, ctx.cuda_->stream));
+  return ctx;
+#else
+  (void)device;
+  no_cuda("Context::cuda");
+#endif
+}
+
+Context Context::wrap_cuda(int device, StreamHandle stream, const ExternalAllocator* allocator) {
 #if CURNN_HAVE_CUDA
   int count = 0;
   CURNN_CUDA_CHECK(cudaGetDeviceCount(&count));
@@ -130,17 +192,19 @@ Context Context::cuda(int device) {
                   "CUDA device " << device << " requested, " << count << " visible");
   CURNN_CUDA_CHECK(cudaSetDevice(device));
   Context ctx(Device::CUDA);
+  ctx.allocator_ = allocator;
   ctx.cuda_ = std::make_unique<CudaState>();
   ctx.cuda_->device = device;
-  CURNN_CUDA_CHECK(cudaStreamCreateWithFlags(&ctx.cuda_->stream, cudaStreamNonBlocking));
+  ctx.cuda_->stream = stream;
+  ctx.cuda_->owns_stream = false;
   CURNN_CUDA_CHECK(cublasCreate(&ctx.cuda_->cublas));
   CURNN_CUDA_CHECK(cublasSetStream(ctx.cuda_->cublas, ctx.cuda_->stream));
   // FP32 GEMMs stay FP32 unless a caller opts into TF32 explicitly.
   CURNN_CUDA_CHECK(cublasSetMathMode(ctx.cuda_->cublas, CUBLAS_DEFAULT_MATH));
   return ctx;
 #else
-  (void)device;
-  no_cuda("Context::cuda");
+  (void)device, (void)stream, (void)allocator;
+  no_cuda("Context::wrap_cuda");
 #endif
 }
 
@@ -163,6 +227,7 @@ cublasContext* Context::cublas() const noexcept {
 void* Context::workspace(std::size_t bytes) {
   if (workspace_.size() < bytes) {
     synchronize();  // earlier queued work may still read the old workspace
+    const ScopedExternalAllocator scope(device_, allocator_);
     workspace_ = Buffer<std::byte>(device_, bytes);
   }
   return workspace_.data();

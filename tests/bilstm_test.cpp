@@ -167,8 +167,7 @@ TEST(BiLstm, BackwardHalfIsForwardRunOverReversedRowsReReversed) {
       }
     }
   }
-  EXPECT_TRUE(
-      test::expect_close("y = [fw(x), reverse(fw_bw(reverse(x)))]", y, want, {1e-14, 1e-12}));
+  EXPECT_TRUE(test::expect_close("y = [fw(x), reverse(fw_bw(reverse(x)))]", y, want, {1e-12}));
   // Final states: forward after row T-1 is y[T-1]'s forward half; backward after row 0 is
   // y[0]'s backward half.
   for (int b = 0; b < B; ++b) {
@@ -311,8 +310,8 @@ TEST(BiLstmClassifier, HeadsReadTheRightStates) {
         want[b * C + c] = s;
       }
     }
-    EXPECT_TRUE(test::expect_close(std::string(nn::head_name(head)) + " logits", logits, want,
-                                   {1e-13, 1e-12}));
+    EXPECT_TRUE(
+        test::expect_close(std::string(nn::head_name(head)) + " logits", logits, want, {1e-12}));
   }
 }
 

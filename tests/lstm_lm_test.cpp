@@ -11,6 +11,8 @@
 #include "curnn/nn/lstm.hpp"
 #include "curnn/nn/lstm_lm.hpp"
 #include "curnn/ref/embedding.hpp"
+#include "lm_fed_masks.hpp"
+#include "lstm_layer_runs.hpp"
 #include "support/compare.hpp"
 #include "support/gradcheck.hpp"
 #include "support/random.hpp"
@@ -147,9 +149,9 @@ TEST(LstmLayer, SequenceEqualsSingleStepsWithCarriedState) {
       std::copy(yt.begin(), yt.end(), ys.begin() + t * B * H);
     }
     const std::string d = dir == nn::Direction::Forward ? "forward" : "reverse";
-    EXPECT_TRUE(test::expect_close(d + " outputs", ys, y, {1e-12, 1e-12}));
-    EXPECT_TRUE(test::expect_close(d + " final h", h, hT, {1e-12, 1e-12}));
-    EXPECT_TRUE(test::expect_close(d + " final c", c, cT, {1e-12, 1e-12}));
+    EXPECT_TRUE(test::expect_close(d + " outputs", ys, y, {1e-12}));
+    EXPECT_TRUE(test::expect_close(d + " final h", h, hT, {1e-12}));
+    EXPECT_TRUE(test::expect_close(d + " final c", c, cT, {1e-12}));
   }
 }
 
@@ -229,6 +231,25 @@ TEST(LstmLayer, ReverseDirectionReadsRowsBackwards) {
   x3[(T - 1) * E] += 0.5;  // change the last row only: every output changes
   const std::vector<double> y3 = outputs(x3);
   for (int t = 0; t < T; ++t) EXPECT_NE(y[t * H], y3[t * H]) << "t=" << t;
+}
+
+// The float layer against the double one on the CPU, at the shapes of LstmLayerCuda's tests and
+// under their tolerance (lstm_layer_cuda_test.cpp): the rounding a correct float engine shows
+// after T steps of BPTT, which that tolerance must admit with room to spare (the worst budget
+// share is printed). Also runs the shared harness (tests/lstm_layer_runs.hpp) where it can run.
+TEST(LstmLayer, FloatMatchesDoubleUnderTheCudaTolerance) {
+  Context ctx = Context::cpu();
+  using nn::Direction;
+  for (const test::LayerCase& k :
+       {test::LayerCase{20, 20, 200, 200, Direction::Forward, true, true, false},
+        test::LayerCase{35, 20, 650, 650, Direction::Reverse, true, true, true},
+        test::LayerCase{28, 128, 28, 128, Direction::Reverse, false, false, false},
+        test::LayerCase{5, 3, 7, 37, Direction::Forward, false, true, true},
+        test::LayerCase{1, 4, 9, 33, Direction::Reverse, true, true, true}}) {
+    const test::LayerRun<float> f(ctx, k);
+    const test::LayerRun<double> d(ctx, k);
+    test::expect_layer_results_close(k, f.results(), d.results(), {1e-3});
+  }
 }
 
 // ---- the language model ------------------------------------------------------------------------
@@ -342,6 +363,43 @@ TEST(LstmLm, SgdLowersTheLossOnARepeatedWindow) {
     (step == 0 ? first : last) = cost;
   }
   EXPECT_LT(last[0], 0.5f * first[0]) << "first " << first[0] << " last " << last[0];
+}
+
+// The LM with dropout against its recomposition fed the same masks (tests/lm_fed_masks.hpp),
+// on the CPU backend, where the two run the same ops in the same order: bitwise equal. This
+// validates the reference (and its reading of the engine's mask offsets) that
+// LstmLmCuda.DropoutWindowsMatchTheFedMaskReference uses for the CUDA engine.
+TEST(LstmLm, DropoutWindowsMatchTheFedMaskReference) {
+  Context ctx = Context::cpu();
+  nn::LmConfig cfg = nn::lm_config("medium");
+  cfg.vocab_size = 53, cfg.hidden_size = 9, cfg.num_steps = 4, cfg.batch_size = 3;
+  cfg.keep_prob = 0.6;
+  test::expect_lm_matches_fed_masks(ctx, cfg, /*windows=*/3, {{0.0}, {0.0}});
+}
+
+// The comparison above sees the masks: masks drawn one offset late give other results.
+TEST(LstmLm, FedMaskReferenceWithOtherMasksDiffers) {
+  Context ctx = Context::cpu();
+  nn::LmConfig cfg = nn::lm_config("medium");
+  cfg.vocab_size = 53, cfg.hidden_size = 9, cfg.num_steps = 4, cfg.batch_size = 3;
+  cfg.keep_prob = 0.6;
+  const int T = cfg.num_steps, B = cfg.batch_size;
+  nn::LstmLanguageModel<float> lm(ctx, cfg);
+  lm.initialize(ctx, 13);
+  auto state = lm.zero_state(ctx, B);
+  const auto x = test::random_ids(T * B, cfg.vocab_size, 1), y = test::random_ids(T * B, 53, 2);
+  const std::vector<float> params = test::host_copy(ctx, lm.params());
+  lm.forward(ctx, ConstIds(x.data(), {T, B}, Device::CPU), ConstIds(y.data(), {T, B}, Device::CPU),
+             state, true, /*seed=*/5, /*mask_offset=*/3);
+  lm.backward(ctx);
+  test::FedMaskLm ref(cfg);
+  for (const int shift : {0, 1}) {
+    std::vector<std::vector<float>> h(2, std::vector<float>(B * cfg.hidden_size, 0.f)), c = h;
+    const auto want =
+        ref.window(params, x, y, T, B, test::lm_masks(ctx, cfg, 5, 3 + shift, T, B), h, c);
+    const bool same = test::host_copy(ctx, lm.loss_rows()) == want.loss_rows;
+    EXPECT_EQ(same, shift == 0) << "masks at offset 3 + " << shift;
+  }
 }
 
 }  // namespace

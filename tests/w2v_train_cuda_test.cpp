@@ -100,8 +100,7 @@ void expect_kernel_matches_reference(const Case& c) {
                            std::to_string(c.W);
   EXPECT_TRUE(test::expect_close(what + " syn0", test::host_copy(ctx, d_syn0), ref0));
   EXPECT_TRUE(test::expect_close(what + " syn1neg", test::host_copy(ctx, d_syn1neg), ref1));
-  EXPECT_TRUE(test::expect_close(what + " loss", test::host_copy(ctx, d_loss), ref_loss,
-                                 test::Tolerance{1e-4, 1e-4}));
+  EXPECT_TRUE(test::expect_close(what + " loss", test::host_copy(ctx, d_loss), ref_loss));
   EXPECT_EQ(test::host_copy(ctx, d_pairs), ref_pairs);
 }
 

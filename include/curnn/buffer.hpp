@@ -1,7 +1,7 @@
 // Buffer<T>: move-only owning storage of `size` elements on one device (64-byte aligned host
-// memory, or cudaMalloc'd device memory). Copies are deleted to prevent performance accidents;
-// every transfer is an explicit copy(ctx, src, dst) on a Context (curnn/context.hpp), ordered
-// with the work queued on that context.
+// memory, or cudaMalloc'd device memory, or an ExternalAllocator's). Copies are deleted to prevent
+// performance accidents; every transfer is an explicit copy(ctx, src, dst) on a Context
+// (curnn/context.hpp), ordered with the work queued on that context.
 #pragma once
 
 #include <cstddef>
@@ -17,9 +17,40 @@ namespace curnn {
 // The same type as cudaStream_t, without pulling in the CUDA headers (Context::stream()).
 using StreamHandle = CUstream_st*;
 
+// Memory that someone else manages, e.g. PyTorch's caching allocator behind the Python
+// extension (Context::wrap_cuda). While a ScopedExternalAllocator for a device is alive on a
+// thread, every Buffer created on that thread for that device takes its memory from the
+// allocator and gives it back to the same allocator when destroyed (wherever that happens).
+// allocate returns nullptr when it cannot serve the request. The allocator must outlive every
+// buffer it served.
+struct ExternalAllocator {
+  void* (*allocate)(void* state, std::size_t bytes) = nullptr;
+  void (*deallocate)(void* state, void* ptr) = nullptr;
+  void* state = nullptr;
+};
+
+// Routes this thread's new Buffers on `device` to `allocator` (nullptr: libcurnn's own
+// allocation) until destroyed; scopes nest, each restoring the previous one.
+class ScopedExternalAllocator {
+ public:
+  ScopedExternalAllocator(Device device, const ExternalAllocator* allocator) noexcept;
+  ~ScopedExternalAllocator();
+  ScopedExternalAllocator(const ScopedExternalAllocator&) = delete;
+  ScopedExternalAllocator& operator=(const ScopedExternalAllocator&) = delete;
+
+ private:
+  Device device_;
+  const ExternalAllocator* previous_;
+};
+
 namespace detail {
 void* allocate_bytes(Device device, std::size_t bytes);
 void free_bytes(Device device, void* ptr) noexcept;
+// The allocator of this thread's innermost ScopedExternalAllocator for `device`, or nullptr.
+const ExternalAllocator* scoped_allocator(Device device) noexcept;
+// With allocator == nullptr: the two functions above.
+void* allocate_bytes(Device device, std::size_t bytes, const ExternalAllocator* allocator);
+void free_bytes(Device device, void* ptr, const ExternalAllocator* allocator) noexcept;
 }  // namespace detail
 
 template <class T>
@@ -27,19 +58,22 @@ class Buffer {
  public:
   Buffer() = default;
   Buffer(Device device, std::size_t size)
-      : data_(static_cast<T*>(detail::allocate_bytes(device, size * sizeof(T)))),
+      : allocator_(detail::scoped_allocator(device)),
+        data_(static_cast<T*>(detail::allocate_bytes(device, size * sizeof(T), allocator_))),
         size_(size),
         device_(device) {}
   ~Buffer() { reset(); }
   Buffer(const Buffer&) = delete;
   Buffer& operator=(const Buffer&) = delete;
   Buffer(Buffer&& o) noexcept
-      : data_(std::exchange(o.data_, nullptr)),
+      : allocator_(o.allocator_),
+        data_(std::exchange(o.data_, nullptr)),
         size_(std::exchange(o.size_, 0)),
         device_(o.device_) {}
   Buffer& operator=(Buffer&& o) noexcept {
     if (this != &o) {
       reset();
+      allocator_ = o.allocator_;
       data_ = std::exchange(o.data_, nullptr);
       size_ = std::exchange(o.size_, 0);
       device_ = o.device_;
@@ -79,10 +113,11 @@ class Buffer {
 
  private:
   void reset() noexcept {
-    if (data_) detail::free_bytes(device_, data_);
+    if (data_) detail::free_bytes(device_, data_, allocator_);
     data_ = nullptr;
     size_ = 0;
   }
+  const ExternalAllocator* allocator_ = nullptr;  // nullptr: libcurnn's own allocation
   T* data_ = nullptr;
   std::size_t size_ = 0;
   Device device_ = Device::CPU;

@@ -31,6 +31,13 @@ class Context {
   static Context cpu();
   // CUDA device `device`, with a new non-blocking stream. Throws if CUDA is unavailable.
   static Context cuda(int device = 0);
+  // CUDA device `device` on a stream someone else owns (PyTorch's current stream, for the Python
+  // extension): ops are queued on `stream` (nullptr: the legacy default stream), which the
+  // context never destroys. With an allocator (may be nullptr), the context's workspace comes
+  // from it, and callers route the buffers an engine creates to it with
+  // ScopedExternalAllocator(Device::CUDA, ctx.external_allocator()); it must outlive the context
+  // and those buffers. Throws if CUDA is unavailable.
+  static Context wrap_cuda(int device, StreamHandle stream, const ExternalAllocator* allocator);
 
   Context(Context&&) noexcept;
   Context& operator=(Context&&) noexcept;
@@ -50,6 +57,8 @@ class Context {
   // to it. Both are nullptr on the CPU.
   StreamHandle stream() const noexcept;
   cublasContext* cublas() const noexcept;
+  // The allocator given to wrap_cuda (nullptr otherwise).
+  const ExternalAllocator* external_allocator() const noexcept { return allocator_; }
 
   // Scratch memory on this context's device, at least `bytes` long, valid until the next call.
   // Ops use it for temporaries (sort keys, partial sums); it grows and is never shrunk.
@@ -82,6 +91,7 @@ class Context {
   explicit Context(Device device);
   Device device_;
   bool deterministic_ = true;
+  const ExternalAllocator* allocator_ = nullptr;
   std::unique_ptr<CudaState> cuda_;
   Buffer<std::byte> workspace_;
 };
