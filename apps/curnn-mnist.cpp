@@ -39,6 +39,7 @@ constexpr const char* kCheckpointFormat = "curnn-mnist-bilstm";
 
 struct Options {
   std::string data_path = "./data/mnist", device, head = "outputs-last", save_path, log_json;
+  std::string recurrent = "auto";
   std::uint64_t seed = 1;
   std::int64_t max_samples = 400000, save_every = 0, eval_every = 0;
   int batch_size = 128, hidden = 256, validation_size = 5000;
@@ -153,7 +154,9 @@ int train(const Options& o, Context& ctx) {
   config.hidden_size = o.hidden;
   config.head = curnn::nn::parse_head(o.head);
   config.adam.lr = o.lr;
-  Model model(ctx, config);
+  const curnn::nn::RecurrentMode recurrent = curnn::nn::parse_recurrent_mode(o.recurrent);
+  curnn::nn::check_recurrent_mode(recurrent, ctx, config.hidden_size, {o.batch_size});
+  Model model(ctx, config, recurrent);
   const int T = train.rows, B = o.batch_size;
 
   std::uint64_t data_seed = o.seed;
@@ -271,6 +274,10 @@ int main(int argc, char** argv) {
                    "folder with {train,t10k}-{images-idx3,labels-idx1}-ubyte (or .gz)");
     cli.add_option("--device", o.device, "cuda or cpu (default: cuda when a GPU is present)")
         ->check(CLI::IsMember({"cuda", "cpu"}));
+    cli.add_option("--recurrent", o.recurrent,
+                   "LSTM recurrent loop: auto (persistent only where verified on a GPU), per-step "
+                   "or persistent (one launch per direction; Hopper GPUs)")
+        ->check(CLI::IsMember({"auto", "per-step", "persistent"}));
     cli.add_option("--seed", o.seed, "random seed (initialisation and data order)");
     cli.add_option("--max-samples", o.max_samples,
                    "train while step * batch size < this (the book: 400000)")

@@ -36,7 +36,7 @@ using Model = curnn::nn::LstmLanguageModel<float>;
 using json = nlohmann::json;
 
 struct Options {
-  std::string data_path, model = "small", device, save_path, log_json;
+  std::string data_path, model = "small", device, save_path, log_json, recurrent = "auto";
   std::int64_t max_steps = 0;
   std::uint64_t seed = 1;
   bool resume = false;
@@ -143,7 +143,9 @@ int generate(const Options& o, Context& ctx) {
   const json meta = json::parse(ck.meta);
   const LmConfig c = meta.at("config").get<LmConfig>();
   const std::vector<std::string> vocab = meta.at("vocab");
-  Model model(ctx, c);
+  const curnn::nn::RecurrentMode recurrent = curnn::nn::parse_recurrent_mode(o.recurrent);
+  curnn::nn::check_recurrent_mode(recurrent, ctx, c.hidden_size, {1});
+  Model model(ctx, c, recurrent);
   CURNN_CHECK(ck.data.size() == model.params().size(), "checkpoint does not match its config");
   curnn::copy(
       ctx,
@@ -185,7 +187,9 @@ int train(const Options& o, Context& ctx) {
   check_fits("train", corpus.train, c.batch_size, c.num_steps);
   check_fits("valid", corpus.valid, c.batch_size, c.num_steps);
 
-  Model model(ctx, c);
+  const curnn::nn::RecurrentMode recurrent = curnn::nn::parse_recurrent_mode(o.recurrent);
+  curnn::nn::check_recurrent_mode(recurrent, ctx, c.hidden_size, {c.batch_size, 1});
+  Model model(ctx, c, recurrent);
   int first_epoch = 0;
   double best_valid = INFINITY;
   if (o.resume) {
@@ -273,6 +277,10 @@ int main(int argc, char** argv) {
         ->check(CLI::IsMember({"small", "medium", "large", "test"}));
     cli.add_option("--device", o.device, "cuda or cpu (default: cuda when a GPU is present)")
         ->check(CLI::IsMember({"cuda", "cpu"}));
+    cli.add_option("--recurrent", o.recurrent,
+                   "LSTM recurrent loop: auto (persistent only where verified on a GPU), per-step "
+                   "or persistent (one launch per layer; Hopper GPUs)")
+        ->check(CLI::IsMember({"auto", "per-step", "persistent"}));
     cli.add_option("--seed", o.seed, "random seed (initialisation and dropout)");
     cli.add_option("--max-steps", o.max_steps, "cap on training batches per epoch (0: none)")
         ->check(CLI::Range(std::int64_t{0}, std::int64_t{1} << 40));

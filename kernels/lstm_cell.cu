@@ -9,8 +9,10 @@
 //   dc_total = dc + dh_total * o * (1 - tc^2),  dc_prev = dc_total * f
 //   da_i = dc_total * j * i(1-i),  da_j = dc_total * i * (1-j^2),
 //   da_f = dc_total * c_prev * f(1-f),  da_o = dh_total * tc * o(1-o)
-// The spec is include/curnn/ref/lstm_cell.hpp; tests: tests/lstm_cell_test.cpp (reference
-// gradient checks) and tests/lstm_cell_cuda_test.cpp (these kernels against the reference).
+// The per-unit math is kernels/lstm_cell_math.cuh (shared with the persistent loop,
+// kernels/lstm_persistent.cu). The spec is include/curnn/ref/lstm_cell.hpp; tests:
+// tests/lstm_cell_test.cpp (reference gradient checks) and tests/lstm_cell_cuda_test.cpp (these
+// kernels against the reference).
 //
 // Versions: one thread per V consecutive units of a row, computing all four gates, so each of
 // the four gate loads of a warp is a contiguous (coalesced) span of the [B, 4H] row. V = 4
@@ -32,6 +34,7 @@
 #include "curnn/cuda/check.hpp"
 #include "curnn/cuda/lstm_cell.hpp"
 #include "curnn/math.hpp"
+#include "lstm_cell_math.cuh"
 
 namespace curnn::cuda {
 namespace {
@@ -101,12 +104,11 @@ __global__ void __launch_bounds__(kThreads)
   Pack<V> cn, hn;
 #pragma unroll
   for (int v = 0; v < V; ++v) {
-    g[0].v[v] = math::sigmoid(a[0].v[v]);
-    g[1].v[v] = tanhf(a[1].v[v]);
-    g[2].v[v] = math::sigmoid(a[2].v[v] + forget_bias);
-    g[3].v[v] = math::sigmoid(a[3].v[v]);
-    cn.v[v] = cp.v[v] * g[2].v[v] + g[0].v[v] * g[1].v[v];
-    hn.v[v] = tanhf(cn.v[v]) * g[3].v[v];
+    const float av[4] = {a[0].v[v], a[1].v[v], a[2].v[v], a[3].v[v]};
+    float gv[4];
+    detail::lstm_cell_unit_forward(av, cp.v[v], forget_bias, gv, &cn.v[v], &hn.v[v]);
+#pragma unroll
+    for (int q = 0; q < 4; ++q) g[q].v[v] = gv[q];
   }
 #pragma unroll
   for (int q = 0; q < 4; ++q) store<V>(gates + row + q * H, g[q]);
@@ -145,15 +147,12 @@ __global__ void __launch_bounds__(kThreads)
   Pack<V> dcp;
 #pragma unroll
   for (int v = 0; v < V; ++v) {
-    const float i = g[0].v[v], j = g[1].v[v], f = g[2].v[v], o = g[3].v[v];
+    const float gv[4] = {g[0].v[v], g[1].v[v], g[2].v[v], g[3].v[v]};
     const float dh_total = dhr.v[v] + m.v[v] * dho.v[v];
-    const float tc = tanhf(cc.v[v]);
-    const float dc_total = dcn.v[v] + dh_total * o * (1.f - tc * tc);
-    da[0].v[v] = dc_total * j * i * (1.f - i);
-    da[1].v[v] = dc_total * i * (1.f - j * j);
-    da[2].v[v] = dc_total * cp.v[v] * f * (1.f - f);
-    da[3].v[v] = dh_total * tc * o * (1.f - o);
-    dcp.v[v] = dc_total * f;
+    float dav[4];
+    detail::lstm_cell_unit_backward(gv, cc.v[v], cp.v[v], dh_total, dcn.v[v], dav, &dcp.v[v]);
+#pragma unroll
+    for (int q = 0; q < 4; ++q) da[q].v[v] = dav[q];
   }
 #pragma unroll
   for (int q = 0; q < 4; ++q) store<V>(dpreact + row + q * H, da[q]);

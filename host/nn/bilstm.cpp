@@ -7,9 +7,12 @@
 namespace curnn::nn {
 
 template <class Scalar>
-BiLstmLayer<Scalar>::BiLstmLayer(int input_size, int hidden_size, float forget_bias)
-    : fw_(input_size, hidden_size, forget_bias, Direction::Forward),
-      bw_(input_size, hidden_size, forget_bias, Direction::Reverse) {}
+BiLstmLayer<Scalar>::BiLstmLayer(int input_size, int hidden_size, float forget_bias,
+                                 RecurrentMode recurrent)
+    : fw_(input_size, hidden_size, forget_bias, Direction::Forward,
+          make_recurrent_loop<Scalar>(recurrent)),
+      bw_(input_size, hidden_size, forget_bias, Direction::Reverse,
+          make_recurrent_loop<Scalar>(recurrent)) {}
 
 template <class Scalar>
 void BiLstmLayer<Scalar>::forward(Context& ctx, const BiLstmWeights<Scalar>& w, ConstView x, View y,

@@ -67,10 +67,11 @@ bool ends_with(const std::string& s, const char* tail) {
 }  // namespace
 
 template <class Scalar>
-BiLstmClassifier<Scalar>::BiLstmClassifier(Context& ctx, const ClassifierConfig& config)
+BiLstmClassifier<Scalar>::BiLstmClassifier(Context& ctx, const ClassifierConfig& config,
+                                           RecurrentMode recurrent)
     : config_(validated(config)),
       device_(ctx.device()),
-      bilstm_(config_.input_size, config_.hidden_size, config_.forget_bias) {
+      bilstm_(config_.input_size, config_.hidden_size, config_.forget_bias, recurrent) {
   layout_ = classifier_layout(config_, &P_);
   state_ = Buffer<Scalar>(device_, static_cast<std::size_t>(3 * P_));
   grads_ = Buffer<Scalar>(device_, static_cast<std::size_t>(P_));

@@ -61,7 +61,8 @@ void validate(const LmConfig& c) {
 }
 
 template <class Scalar>
-LstmLanguageModel<Scalar>::LstmLanguageModel(Context& ctx, const LmConfig& config)
+LstmLanguageModel<Scalar>::LstmLanguageModel(Context& ctx, const LmConfig& config,
+                                             RecurrentMode recurrent)
     : config_(config), device_(ctx.device()) {
   validate(config_);
   const std::int64_t V = config_.vocab_size, H = config_.hidden_size;
@@ -76,7 +77,8 @@ LstmLanguageModel<Scalar>::LstmLanguageModel(Context& ctx, const LmConfig& confi
     add(p + "wx", {H, 4 * H});
     add(p + "wh", {H, 4 * H});
     add(p + "bias", {4 * H});
-    layers_.emplace_back(static_cast<int>(H), static_cast<int>(H), /*forget_bias=*/0.0f);
+    layers_.emplace_back(static_cast<int>(H), static_cast<int>(H), /*forget_bias=*/0.0f,
+                         Direction::Forward, make_recurrent_loop<Scalar>(recurrent));
   }
   add("softmax_w", {H, V});
   add("softmax_b", {V});

@@ -20,6 +20,7 @@
 #include "curnn/buffer.hpp"
 #include "curnn/context.hpp"
 #include "curnn/nn/lstm.hpp"
+#include "curnn/nn/persistent_loop.hpp"
 
 namespace curnn::nn {
 
@@ -35,7 +36,9 @@ class BiLstmLayer {
   using View = TensorView<Scalar>;
   using ConstView = TensorView<const Scalar>;
 
-  BiLstmLayer(int input_size, int hidden_size, float forget_bias);
+  // `recurrent` chooses both directions' recurrent loop (include/curnn/nn/persistent_loop.hpp).
+  BiLstmLayer(int input_size, int hidden_size, float forget_bias,
+              RecurrentMode recurrent = RecurrentMode::Auto);
 
   int input_size() const noexcept { return fw_.input_size(); }
   int hidden_size() const noexcept { return fw_.hidden_size(); }

@@ -55,7 +55,9 @@ class BiLstmClassifier {
   using View = TensorView<Scalar>;
   using ConstView = TensorView<const Scalar>;
 
-  BiLstmClassifier(Context& ctx, const ClassifierConfig& config);
+  // `recurrent` chooses the BiLSTM's recurrent loop (include/curnn/nn/persistent_loop.hpp).
+  BiLstmClassifier(Context& ctx, const ClassifierConfig& config,
+                   RecurrentMode recurrent = RecurrentMode::Auto);
 
   const ClassifierConfig& config() const noexcept { return config_; }
   // fw/wx, fw/wh, fw/bias, bw/wx, bw/wh, bw/bias, out/w [2H, C], out/b [C].

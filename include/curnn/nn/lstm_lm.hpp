@@ -18,6 +18,7 @@
 #include "curnn/context.hpp"
 #include "curnn/nn/lstm.hpp"
 #include "curnn/nn/params.hpp"
+#include "curnn/nn/persistent_loop.hpp"
 
 namespace curnn::nn {
 
@@ -48,7 +49,9 @@ class LstmLanguageModel {
   using View = TensorView<Scalar>;
   using ConstView = TensorView<const Scalar>;
 
-  LstmLanguageModel(Context& ctx, const LmConfig& config);
+  // `recurrent` chooses the LSTM layers' recurrent loop (include/curnn/nn/persistent_loop.hpp).
+  LstmLanguageModel(Context& ctx, const LmConfig& config,
+                    RecurrentMode recurrent = RecurrentMode::Auto);
 
   const LmConfig& config() const noexcept { return config_; }
   // Parameters: one flat buffer; the embedding first, then the dense parameters (the LSTM
