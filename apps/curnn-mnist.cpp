@@ -5,7 +5,9 @@
 //        loss and accuracy of that step's minibatch after its update, as the book's sess.run)
 //   Optimization Finished!
 //   Testing Accuracy: X                                  on all test images
-// then the training throughput in samples/s.
+// then the training throughput in samples/s. With --eval-every N, also the test accuracy every
+// N training samples ("Iter N, Testing Accuracy= X" and an "eval" JSON record; its time is not
+// counted as training time, and it does not change the training).
 //
 //   curnn-mnist [--data-path DIR] [--device cuda|cpu] [--max-samples N] [--head final-states] ...
 #include <CLI/CLI.hpp>
@@ -37,8 +39,9 @@ constexpr const char* kCheckpointFormat = "curnn-mnist-bilstm";
 
 struct Options {
   std::string data_path = "./data/mnist", device, head = "outputs-last", save_path, log_json;
+  std::string recurrent = "auto";
   std::uint64_t seed = 1;
-  std::int64_t max_samples = 400000, save_every = 0;
+  std::int64_t max_samples = 400000, save_every = 0, eval_every = 0;
   int batch_size = 128, hidden = 256, validation_size = 5000;
   float lr = 0.01f;
   bool resume = false;
@@ -92,8 +95,7 @@ void save(const Options& o, Model& model, Context& ctx, std::int64_t steps_done,
           std::uint64_t data_seed) {
   if (o.save_path.empty()) return;
   curnn::data::prepare_output_dir(o.save_path);
-  ctx.synchronize();
-  const std::vector<float> state = curnn::to_vector(model.training_state());
+  const std::vector<float> state = curnn::to_vector(ctx, model.training_state());
   const json meta = {{"format", kCheckpointFormat},
                      {"config", config_json(model.config())},
                      {"steps_done", steps_done},
@@ -127,9 +129,8 @@ std::int64_t resume(const Options& o, Model& model, Context& ctx, std::uint64_t*
                 path << ": holds " << ck.data.size() << " values, the model needs "
                      << model.training_state().numel());
     curnn::copy(
-        ConstTensor(ck.data.data(), {static_cast<std::int64_t>(ck.data.size())}, Device::CPU),
-        model.training_state(), ctx.stream());
-    ctx.synchronize();
+        ctx, ConstTensor(ck.data.data(), {static_cast<std::int64_t>(ck.data.size())}, Device::CPU),
+        model.training_state());
     model.set_adam_steps(meta.at("adam_steps").get<std::int64_t>());
     *data_seed = meta.at("data_seed").get<std::uint64_t>();
     return meta.at("steps_done").get<std::int64_t>();
@@ -157,7 +158,9 @@ int train(const Options& o, Context& ctx) {
   config.hidden_size = o.hidden;
   config.head = curnn::nn::parse_head(o.head);
   config.adam.lr = o.lr;
-  Model model(ctx, config);
+  const curnn::nn::RecurrentMode recurrent = curnn::nn::parse_recurrent_mode(o.recurrent);
+  curnn::nn::check_recurrent_mode(recurrent, ctx, config.hidden_size, {o.batch_size});
+  Model model(ctx, config, recurrent);
   const int T = train.rows, B = o.batch_size;
 
   std::uint64_t data_seed = o.seed;
@@ -167,7 +170,7 @@ int train(const Options& o, Context& ctx) {
     std::printf("Resumed from %s after %lld steps\n", checkpoint_path(o.save_path).c_str(),
                 static_cast<long long>(steps_done));
   } else {
-    model.initialize(o.seed);
+    model.initialize(ctx, o.seed);
   }
   std::printf(
       "curnn-mnist: BiLSTM %d x 2 units, head %s, %d steps of %d pixels, batch %d, "
@@ -183,6 +186,7 @@ int train(const Options& o, Context& ctx) {
              {"seed", o.seed},
              {"batch_size", B},
              {"max_samples", o.max_samples},
+             {"eval_every", o.eval_every},
              {"resumed_steps", steps_done}});
 
   // The data order continues where the checkpoint stopped: replay its next_batch calls.
@@ -193,6 +197,7 @@ int train(const Options& o, Context& ctx) {
   HostBatch batch(T, B, config.input_size);
   curnn::app::Stopwatch clock;
   const double cpu_start = cpu_seconds();
+  double eval_seconds = 0, eval_cpu_seconds = 0;  // --eval-every's share of the clocks
   std::int64_t step = steps_done + 1, trained = 0;
   while (step * B < o.max_samples) {
     shuffler.next_batch(B, idx.data());
@@ -215,11 +220,29 @@ int train(const Options& o, Context& ctx) {
                  {"accuracy", accuracy},
                  {"elapsed_s", clock.seconds()}});
     }
+    if (o.eval_every > 0 && (step * B) / o.eval_every > ((step - 1) * B) / o.eval_every) {
+      // The first step at or past a multiple of --eval-every samples.
+      curnn::app::Stopwatch eval_clock;
+      const double eval_cpu_start = cpu_seconds();
+      const double accuracy = evaluate(ctx, model, data.test, B);
+      std::printf("Iter %lld, Testing Accuracy= %.5f\n", static_cast<long long>(step * B),
+                  accuracy);
+      std::fflush(stdout);
+      log.write({{"type", "eval"},
+                 {"iter", step * B},
+                 {"step", step},
+                 {"test_accuracy", accuracy},
+                 {"test_images", data.test.n},
+                 {"eval_s", eval_clock.seconds()}});
+      eval_seconds += eval_clock.seconds();
+      eval_cpu_seconds += cpu_seconds() - eval_cpu_start;
+    }
     if (o.save_every > 0 && step % o.save_every == 0) save(o, model, ctx, step, data_seed);
     ++step;
   }
   ctx.synchronize();
-  const double train_seconds = clock.seconds(), train_cpu_seconds = cpu_seconds() - cpu_start;
+  const double train_seconds = clock.seconds() - eval_seconds;
+  const double train_cpu_seconds = cpu_seconds() - cpu_start - eval_cpu_seconds;
   save(o, model, ctx, step - 1, data_seed);
   std::printf("Optimization Finished!\n");
   curnn::app::Stopwatch test_clock;
@@ -255,6 +278,10 @@ int main(int argc, char** argv) {
                    "folder with {train,t10k}-{images-idx3,labels-idx1}-ubyte (or .gz)");
     cli.add_option("--device", o.device, "cuda or cpu (default: cuda when a GPU is present)")
         ->check(CLI::IsMember({"cuda", "cpu"}));
+    cli.add_option("--recurrent", o.recurrent,
+                   "LSTM recurrent loop: auto (persistent only where verified on a GPU), per-step "
+                   "or persistent (one launch per direction; Hopper GPUs)")
+        ->check(CLI::IsMember({"auto", "per-step", "persistent"}));
     cli.add_option("--seed", o.seed, "random seed (initialisation and data order)");
     cli.add_option("--max-samples", o.max_samples,
                    "train while step * batch size < this (the book: 400000)")
@@ -269,6 +296,10 @@ int main(int argc, char** argv) {
     cli.add_option("--validation-size", o.validation_size,
                    "training images held out as TensorFlow's validation split")
         ->check(CLI::Range(0, 1 << 30));
+    cli.add_option("--eval-every", o.eval_every,
+                   "also print and log the test accuracy every N training samples (0: only at "
+                   "the end)")
+        ->check(CLI::Range(std::int64_t{0}, std::int64_t{1} << 40));
     cli.add_option("--save-path", o.save_path,
                    "folder for the checkpoint (model, Adam state, step), written at the end");
     cli.add_option("--save-every", o.save_every, "also save every N steps (0: only at the end)")

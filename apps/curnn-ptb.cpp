@@ -36,7 +36,7 @@ using Model = curnn::nn::LstmLanguageModel<float>;
 using json = nlohmann::json;
 
 struct Options {
-  std::string data_path, model = "small", device, save_path, log_json;
+  std::string data_path, model = "small", device, save_path, log_json, recurrent = "auto";
   std::int64_t max_steps = 0;
   std::uint64_t seed = 1;
   bool resume = false;
@@ -63,7 +63,7 @@ class EpochRunner {
     const std::int64_t every = std::max<std::int64_t>(1, steps / 10);
     Model::State state = model_.zero_state(ctx_, B);
     Buffer<float> cost(ctx_.device(), 1), norms(ctx_.device(), static_cast<std::size_t>(steps));
-    curnn::copy(curnn::ConstTensor(&zero_, {1}, Device::CPU), cost.view(), ctx_.stream());
+    curnn::copy(ctx_, curnn::ConstTensor(&zero_, {1}, Device::CPU), cost.view());
     std::vector<std::int32_t> x(static_cast<std::size_t>(T) * B), y(x.size());
     const std::int64_t masks_per_step = model_.config().num_layers + 1;
     curnn::app::Stopwatch clock;
@@ -100,10 +100,9 @@ class EpochRunner {
   // exp(cost / words) after `done` steps; stops the run with the step of a NaN/Inf.
   double perplexity(const Buffer<float>& cost, const Buffer<float>& norms, std::int64_t done, int B,
                     int T, bool training, int epoch) {
-    ctx_.synchronize();
-    const float total = curnn::to_vector(cost.view())[0];
+    const float total = curnn::to_vector(ctx_, cost.view())[0];  // waits for ctx_
     if (training) {
-      const std::vector<float> n = curnn::to_vector(norms.view());
+      const std::vector<float> n = curnn::to_vector(ctx_, norms.view());
       for (std::int64_t s = 0; s < done; ++s) {
         CURNN_CHECK(std::isfinite(n[s]), "training diverged: the gradient norm is "
                                              << n[s] << " at epoch " << epoch + 1 << " step " << s
@@ -127,8 +126,7 @@ void save(const Options& o, Model& model, const LmConfig& c, const curnn::data::
           int epochs_done, double best_valid, Context& ctx) {
   if (o.save_path.empty()) return;
   curnn::data::prepare_output_dir(o.save_path);
-  ctx.synchronize();
-  const std::vector<float> host = curnn::to_vector(model.params().view());
+  const std::vector<float> host = curnn::to_vector(ctx, model.params().view());
   const json meta = {{"format", "curnn-ptb-lm"},
                      {"config", json(c)},
                      {"epochs_done", epochs_done},
@@ -147,11 +145,14 @@ int generate(const Options& o, Context& ctx) {
       curnn::app::parse_json_text(ck.meta, checkpoint_path(o.save_path) + ": metadata");
   const LmConfig c = meta.at("config").get<LmConfig>();
   const std::vector<std::string> vocab = meta.at("vocab");
-  Model model(ctx, c);
+  const curnn::nn::RecurrentMode recurrent = curnn::nn::parse_recurrent_mode(o.recurrent);
+  curnn::nn::check_recurrent_mode(recurrent, ctx, c.hidden_size, {1});
+  Model model(ctx, c, recurrent);
   CURNN_CHECK(ck.data.size() == model.params().size(), "checkpoint does not match its config");
   curnn::copy(
+      ctx,
       curnn::ConstTensor(ck.data.data(), {static_cast<std::int64_t>(ck.data.size())}, Device::CPU),
-      model.params().view(), ctx.stream());
+      model.params().view());
   Model::State state = model.zero_state(ctx, 1);
   std::mt19937_64 rng(o.seed);
   const auto eos = std::find(vocab.begin(), vocab.end(), "<eos>");
@@ -161,8 +162,7 @@ int generate(const Options& o, Context& ctx) {
     const std::int32_t target = 0;
     model.forward(ctx, ConstIds(&word, {1, 1}, Device::CPU), ConstIds(&target, {1, 1}, Device::CPU),
                   state, false, 0, 0);
-    ctx.synchronize();
-    const std::vector<float> logits = curnn::to_vector(model.logits());
+    const std::vector<float> logits = curnn::to_vector(ctx, model.logits());
     const double mx = *std::max_element(logits.begin(), logits.end());
     for (std::size_t k = 0; k < p.size(); ++k) p[k] = std::exp((logits[k] - mx) / o.temperature);
     word = static_cast<std::int32_t>(std::discrete_distribution<int>(p.begin(), p.end())(rng));
@@ -193,7 +193,9 @@ int train(const Options& o, Context& ctx) {
   check_fits("train", corpus.train, c.batch_size, c.num_steps);
   check_fits("valid", corpus.valid, c.batch_size, c.num_steps);
 
-  Model model(ctx, c);
+  const curnn::nn::RecurrentMode recurrent = curnn::nn::parse_recurrent_mode(o.recurrent);
+  curnn::nn::check_recurrent_mode(recurrent, ctx, c.hidden_size, {c.batch_size, 1});
+  Model model(ctx, c, recurrent);
   int first_epoch = 0;
   double best_valid = INFINITY;
   if (o.resume) {
@@ -208,15 +210,16 @@ int train(const Options& o, Context& ctx) {
                                      << saved.hidden_size << " model, not " << c.num_layers << "x"
                                      << c.hidden_size);
     CURNN_CHECK(ck.data.size() == model.params().size(), "checkpoint size mismatch");
-    curnn::copy(curnn::ConstTensor(ck.data.data(), {static_cast<std::int64_t>(ck.data.size())},
+    curnn::copy(ctx,
+                curnn::ConstTensor(ck.data.data(), {static_cast<std::int64_t>(ck.data.size())},
                                    Device::CPU),
-                model.params().view(), ctx.stream());
+                model.params().view());
     first_epoch = meta.at("epochs_done");
     best_valid = meta.at("best_valid_perplexity");
     std::printf("Resumed from %s after epoch %d (best valid perplexity %.3f)\n",
                 checkpoint_path(o.save_path).c_str(), first_epoch, best_valid);
   } else {
-    model.initialize(o.seed);
+    model.initialize(ctx, o.seed);
   }
   std::printf(
       "curnn-ptb: model %s (%d x %d, %d steps, batch %d, keep %.2f), vocab %d, device %s,"
@@ -281,6 +284,10 @@ int main(int argc, char** argv) {
         ->check(CLI::IsMember({"small", "medium", "large", "test"}));
     cli.add_option("--device", o.device, "cuda or cpu (default: cuda when a GPU is present)")
         ->check(CLI::IsMember({"cuda", "cpu"}));
+    cli.add_option("--recurrent", o.recurrent,
+                   "LSTM recurrent loop: auto (persistent only where verified on a GPU), per-step "
+                   "or persistent (one launch per layer; Hopper GPUs)")
+        ->check(CLI::IsMember({"auto", "per-step", "persistent"}));
     cli.add_option("--seed", o.seed, "random seed (initialisation and dropout)");
     cli.add_option("--max-steps", o.max_steps, "cap on training batches per epoch (0: none)")
         ->check(CLI::Range(std::int64_t{0}, std::int64_t{1} << 40));

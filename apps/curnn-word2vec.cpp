@@ -127,8 +127,13 @@ int run_fast_mode(Options& o, curnn::Context& ctx) {
   if (!o.save_vocab.empty()) w2v::save_vocab(vocab, o.save_vocab);
   if (o.output.empty()) return 0;
   const w2v::Corpus corpus = w2v::read_corpus(o.train_path, vocab);
-  const std::string threads =
-      ctx.is_cuda() ? "" : ", " + std::to_string(o.train.threads) + " threads";
+  // The GPU trainer is Hogwild (its result depends on the GPU's timing); the library refuses it
+  // on a deterministic context, so the app accepts it explicitly and says so. Reproducible runs:
+  // --device cpu --threads 1.
+  if (ctx.is_cuda()) ctx.set_deterministic(false);
+  const std::string threads = ctx.is_cuda() ? ", Hogwild: not reproducible run to run"
+                                            : ", " + std::to_string(o.train.threads) + " threads" +
+                                                  (o.train.threads == 1 ? ", reproducible" : "");
   std::printf(
       "curnn-word2vec: %s, %s, size %d, window %d, negative %d, sample %g, iter %d, "
       "alpha %g, %lld words per pass, device %s%s\n",
@@ -245,7 +250,12 @@ int main(int argc, char** argv) {
     cli.name("curnn-word2vec");
     cli.footer(
         "word2vec.c's single-dash flags are accepted too: -train FILE -output FILE -size 128 "
-        "...");
+        "...\n"
+        "Determinism: --device cpu --threads 1 reproduces a run bit for bit for a given --seed. "
+        "With more threads, and always on the GPU (Hogwild: concurrent sentence chunks update "
+        "shared rows, in an order that depends on timing), the vectors differ run to run. "
+        "--tutorial is built from deterministic ops: a given --seed gives the same vectors on a "
+        "given device.");
     std::vector<std::string> args = normalize_flags(argc, argv);
     std::reverse(args.begin(), args.end());  // CLI11 takes the arguments in reverse order
     try {

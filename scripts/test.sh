@@ -10,7 +10,8 @@
 #      (-DCURNN_FUZZ=ON, build-fuzz/), first on the seeds and the recorded crash inputs (ctest),
 #      then each for FUZZ_SECONDS (default 20) s, printing executions and coverage per harness
 #      (scripts/fuzz.sh);
-#   5. installs the library and builds examples/find_package against it with find_package(curnn).
+#   5. installs the library and builds examples/find_package against it with find_package(curnn);
+#   6. installs the Python package with pip into a virtual environment and runs its example.
 # Each stage prints its wall time. JOBS=N sets the build parallelism (default: all cores).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -37,8 +38,9 @@ step "build and test with -DCURNN_CUDA=OFF under ASan + UBSan in build-asan/"
 # Not run sanitized (their code runs in the CUDA=AUTO stage above; under the sanitizers they
 # would take most of this script's time budget): reproduce.* (the whole main job, python and
 # plots included, twice per case) and the PTB app's end-to-end runs on the real dataset
-# (PtbApp.RealPtb*, skipped without the data anyway).
-asan_excluded='^reproduce\.|^PtbApp\.RealPtb'
+# (PtbApp.RealPtb*, skipped without the data anyway); python.* loads libcurnn_c.so into an
+# uninstrumented python, which ASan refuses (its Python package runs in the stage above).
+asan_excluded='^reproduce\.|^PtbApp\.RealPtb|^python\.'
 cmake -S . -B build-asan -G Ninja -DCMAKE_BUILD_TYPE=Release -DCURNN_CUDA=OFF -DCURNN_SANITIZE=ON \
   -DCURNN_BUILD_BENCH=OFF
 cmake --build build-asan -j"$jobs"
@@ -60,5 +62,18 @@ cmake --install build --prefix "$root/build-install" >/dev/null
 cmake -S examples/find_package -B build-example -G Ninja -DCMAKE_PREFIX_PATH="$root/build-install"
 cmake --build build-example -j"$jobs"
 ./build-example/curnn_example
+
+step "Python package: pip install . into a virtual environment, then the README's example"
+# Debian's python with its site packages (python3-torch). setup.py builds libcurnn_c.so through
+# CMake; CURNN_BUILD_DIR points it at build/ (already built: no second compile in CI; the
+# sanitized build-asan/ cannot be loaded into an uninstrumented python).
+rm -rf build-venv build-python
+/usr/bin/python3 -m venv --system-site-packages build-venv
+CURNN_BUILD_DIR="$root/build" build-venv/bin/pip install --no-build-isolation --quiet .
+cd /tmp  # the installed package, not python/ of the checkout
+"$root/build-venv/bin/python" -c 'import curnn; print("curnn", curnn.__version__, curnn.__file__)' |
+  grep "$root/build-venv/"
+"$root/build-venv/bin/python" "$root/examples/python/quickstart.py"
+cd "$root"
 
 step "all tests passed (${SECONDS} s in all)"

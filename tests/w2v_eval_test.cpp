@@ -7,6 +7,7 @@
 #include <filesystem>
 #include <random>
 
+#include "support/data_files.hpp"
 #include "support/random.hpp"
 #include "w2v_test_util.hpp"
 
@@ -250,13 +251,22 @@ TEST_F(Eval, AnalogyFileErrorsNameTheLine) {
   test::expect_error([&] { read_analogy_questions(path("none.txt")); }, {"none.txt"});
 }
 
-const char* kEvalDir = "/work/shared/data/word2vec-eval";
+// The real evaluation files, found as the other dataset tests find theirs
+// (tests/support/data_files.hpp: $CURNN_DATA_DIR, or shared/data or data next to the source).
+// Skips with where it looked when the folder or the file is absent.
+std::string eval_file(const std::string& name, std::string* why) {
+  const std::string dir = ::curnn::test::find_dataset("word2vec-eval", why);
+  if (dir.empty()) return "";
+  const std::string p = dir + "/" + name;
+  if (std::filesystem::exists(p) || std::filesystem::exists(p + ".gz")) return p;
+  *why = "no " + p + " (nor .gz)";
+  return "";
+}
 
 TEST(EvalRealFiles, QuestionsWordsParses19544QuestionsIn14Sections) {
-  const std::string p = std::string(kEvalDir) + "/questions-words.txt";
-  if (!std::filesystem::exists(p) && !std::filesystem::exists(p + ".gz")) {
-    GTEST_SKIP() << "no " << p;
-  }
+  std::string why;
+  const std::string p = eval_file("questions-words.txt", &why);
+  if (p.empty()) GTEST_SKIP() << why;
   const AnalogyQuestions q = read_analogy_questions(data::find_plain_or_gz(p));
   EXPECT_EQ(q.questions.size(), 19544u);
   ASSERT_EQ(q.sections.size(), 15u);  // "" (no question before the first ':') + 14
@@ -272,9 +282,10 @@ TEST(EvalRealFiles, QuestionsWordsParses19544QuestionsIn14Sections) {
 }
 
 TEST(EvalRealFiles, WordSim353Parses353Pairs) {
-  const std::string p = std::string(kEvalDir) + "/wordsim353.tsv";
-  if (!std::filesystem::exists(p)) GTEST_SKIP() << "no " << p;
-  const auto pairs = read_word_pairs(p);
+  std::string why;
+  const std::string p = eval_file("wordsim353.tsv", &why);
+  if (p.empty()) GTEST_SKIP() << why;
+  const auto pairs = read_word_pairs(data::find_plain_or_gz(p));
   EXPECT_EQ(pairs.size(), 353u);
   EXPECT_EQ(pairs[0].a, "love");
   EXPECT_EQ(pairs[0].b, "sex");

@@ -36,12 +36,13 @@ TEST_F(TutorialTrainerCuda, CudaLossesFollowTheCpuRun) {
   ASSERT_EQ(cuda_losses.size(), 40u);
 
   // The first steps agree to float rounding; later ones drift apart slowly (SGD at lr 1.0
-  // amplifies the rounding differences), so they get a looser bound.
+  // amplifies the rounding differences), so they get a looser bound: rtol 5e-3 on losses of
+  // ~100-300 (rms ~200) is the budget of the earlier rule (1e-2 |loss|) at the typical loss.
   const std::vector<double> cpu_first(cpu_losses.begin(), cpu_losses.begin() + 5);
   const std::vector<double> cuda_first(cuda_losses.begin(), cuda_losses.begin() + 5);
   EXPECT_TRUE(::curnn::test::expect_close("losses of steps 0-4", cuda_first, cpu_first));
   EXPECT_TRUE(::curnn::test::expect_close("losses of steps 0-39", cuda_losses, cpu_losses,
-                                          ::curnn::test::Tolerance{1e-3, 1e-2}));
+                                          ::curnn::test::Tolerance{5e-3}));
 
   // The nearest words at step 0 (random initial vectors: no near-ties) are the same.
   ASSERT_FALSE(cpu.record.nearest_words.empty());
@@ -49,11 +50,12 @@ TEST_F(TutorialTrainerCuda, CudaLossesFollowTheCpuRun) {
   EXPECT_EQ(cuda.record.nearest_words[0].valid_ids, cpu.record.nearest_words[0].valid_ids);
   EXPECT_EQ(cuda.record.nearest_words[0].nearest, cpu.record.nearest_words[0].nearest);
 
-  // The outputs: every word, unit rows close to the CPU's.
+  // The outputs: every word, unit rows close to the CPU's. Unit rows of 16 values have
+  // rms 0.25; rtol 7e-3 gives 3.5e-3 at a typical value, what the earlier rule (1e-3 +
+  // 1e-2 |v|) gave there after the same 40 drifting steps.
   EXPECT_EQ(cuda.result.words, cpu.result.words);
   EXPECT_TRUE(::curnn::test::expect_close("normalised embeddings", cuda.result.embeddings,
-                                          cpu.result.embeddings,
-                                          ::curnn::test::Tolerance{1e-3, 1e-2}));
+                                          cpu.result.embeddings, ::curnn::test::Tolerance{7e-3}));
 }
 
 TEST_F(TutorialTrainerCuda, CudaDivergenceIsReported) {

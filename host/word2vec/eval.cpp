@@ -13,6 +13,7 @@
 #include "byte_reader.hpp"
 #include "curnn/error.hpp"
 #include "curnn/text.hpp"
+#include "curnn/threads.hpp"
 
 namespace curnn::word2vec {
 
@@ -312,9 +313,8 @@ AnalogyResult evaluate_analogies(const NormalizedVectors& vectors,
                    answers.data() + first);
     }
   };
-  const int hw = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
-  const auto n_threads = static_cast<int>(
-      std::min<std::int64_t>(threads > 0 ? threads : hw, std::max<std::int64_t>(blocks, 1)));
+  const auto n_threads = static_cast<int>(std::min<std::int64_t>(
+      threads > 0 ? threads : cpu_threads(), std::max<std::int64_t>(blocks, 1)));
   std::vector<std::thread> pool;
   for (int t = 1; t < n_threads; ++t) pool.emplace_back(worker);
   worker();

@@ -136,11 +136,12 @@ class SkipGramModel {
         db_classes_(ctx.device(), static_cast<std::size_t>(n.B + n.S)),
         step_loss_sums_(ctx.device(), static_cast<std::size_t>(loss_slots)) {
     const auto table = static_cast<std::size_t>(n.V) * n.E;
-    copy(ConstTensor(uniform_values(table, -1.0, 1.0, rng).data(), {n.V, n.E}, Device::CPU),
-         embeddings(), nullptr);
-    copy(ConstTensor(truncated_normal_values(table, 1.0 / std::sqrt(double(n.E)), rng).data(),
+    copy(ctx, ConstTensor(uniform_values(table, -1.0, 1.0, rng).data(), {n.V, n.E}, Device::CPU),
+         embeddings());
+    copy(ctx,
+         ConstTensor(truncated_normal_values(table, 1.0 / std::sqrt(double(n.E)), rng).data(),
                      {n.V, n.E}, Device::CPU),
-         nce_weights_.view({n.V, n.E}), nullptr);
+         nce_weights_.view({n.V, n.E}));
     ops::fill(ctx, nce_biases_.view(), 0.0f);
   }
 
@@ -149,9 +150,9 @@ class SkipGramModel {
   // One SGD step on `batch`; the sum of its per-example losses goes to step_loss_sums[slot].
   void train_step(Context& ctx, const HostBatch& batch, float learning_rate, std::int64_t slot) {
     const auto B = n_.B, S = n_.S;
-    // Asynchronous copies from pageable memory: the host buffers may be refilled on return.
-    copy(ConstIds(batch.ids.data(), {2 * B + S}, Device::CPU), ids_.view(), ctx.stream());
-    copy(ConstTensor(batch.log_q.data(), {B + S}, Device::CPU), log_q_.view(), ctx.stream());
+    // Copies from pageable memory return once staged: the host buffers may be refilled then.
+    copy(ctx, ConstIds(batch.ids.data(), {2 * B + S}, Device::CPU), ids_.view());
+    copy(ctx, ConstTensor(batch.log_q.data(), {B + S}, Device::CPU), log_q_.view());
     const Ids ids = ids_.view();
     const ConstIds centre = ids.rows(0, B), classes = ids.rows(B, 2 * B + S);
     const Tensor log_q = log_q_.view();
@@ -176,8 +177,7 @@ class SkipGramModel {
 
   // The mean loss of each step in slots [0, count) (synchronises the context).
   std::vector<double> step_losses(Context& ctx, std::int64_t count) {
-    ctx.synchronize();
-    const auto sums = to_vector(step_loss_sums_.view().rows(0, count));
+    const auto sums = to_vector(ctx, step_loss_sums_.view().rows(0, count));
     std::vector<double> means(sums.size());
     for (std::size_t i = 0; i < sums.size(); ++i) means[i] = double(sums[i]) / n_.B;
     return means;
@@ -236,7 +236,7 @@ class NearestWords {
   NearestWords(Context& ctx, const Shape& n, const std::vector<std::int32_t>& valid_ids)
       : n_(n),
         W_(static_cast<int>(valid_ids.size())),
-        valid_ids_(to_buffer(valid_ids, ctx.device())),
+        valid_ids_(to_buffer(ctx, valid_ids)),
         valid_rows_(ctx.device(), static_cast<std::size_t>(W_) * n.E),
         squares_(ctx.device(), static_cast<std::size_t>(n.V) * n.E),
         ones_(ctx.device(), static_cast<std::size_t>(n.E)),
@@ -254,9 +254,9 @@ class NearestWords {
     ops::mul(ctx, embeddings, embeddings, squares);
     ops::gemm(ctx, ops::Transpose::No, ops::Transpose::No, squares, ones_.view({n_.E, 1}),
               squared_norms_.view({n_.V, 1}), ops::Write::Overwrite);
-    ctx.synchronize();
-    const auto dots = to_vector(dots_.view()), squared_norms = to_vector(squared_norms_.view());
-    const auto valid_ids = to_vector(valid_ids_.view());
+    const auto dots = to_vector(ctx, dots_.view());
+    const auto squared_norms = to_vector(ctx, squared_norms_.view());
+    const auto valid_ids = to_vector(ctx, valid_ids_.view());
 
     std::vector<double> norms(squared_norms.size());
     for (std::size_t j = 0; j < norms.size(); ++j) norms[j] = std::sqrt(double(squared_norms[j]));
@@ -401,8 +401,8 @@ TutorialResult train_tutorial(Context& ctx, const TutorialOptions& options,
   result.steps = options.steps;
   result.pairs = options.steps * n.B;
   // final_embeddings = normalized_embeddings.eval()
-  const NormalizedVectors normalized(ds.words, to_vector(ConstTensor(model.embeddings())).data(),
-                                     n.E);
+  const NormalizedVectors normalized(ds.words,
+                                     to_vector(ctx, ConstTensor(model.embeddings())).data(), n.E);
   const float* rows = normalized.row(0);  // [V, E], contiguous
   result.embeddings.assign(rows, rows + static_cast<std::size_t>(n.V) * n.E);
   return result;

@@ -105,7 +105,8 @@ struct AnalogyResult {
   }
 };
 
-// threads = 0: std::thread::hardware_concurrency().
+// threads = 0: curnn::cpu_threads() (CURNN_NUM_THREADS, else every core). The result does not
+// depend on the thread count (the questions are independent).
 AnalogyResult evaluate_analogies(const NormalizedVectors& vectors,
                                  const AnalogyQuestions& questions,
                                  std::int64_t restrict_vocab = 30000, int threads = 0);
