@@ -366,11 +366,13 @@ def analogy_side_by_side(doc, ours, theirs):
     rows = [[s["name"], s["seen"], accuracy(s),
              accuracy(theirs_by_name[s["name"]]) if s["name"] in theirs_by_name else "-"]
             for s in ours.get("sections", [])]
-    rows.append(["**total** (semantic / syntactic)", ours["seen"],
-                 f"**{100 * ours['accuracy']:.2f}%** ({100 * ours['semantic_accuracy']:.1f} / "
-                 f"{100 * ours['syntactic_accuracy']:.1f})",
-                 f"**{100 * theirs['accuracy']:.2f}%** ({100 * theirs['semantic_accuracy']:.1f} / "
-                 f"{100 * theirs['syntactic_accuracy']:.1f})"])
+    def total(r):
+        def share(key):  # None (n/a) where no question of that kind was usable
+            return "n/a" if r[key] is None else f"{100 * r[key]:.1f}"
+        return (f"**{percent(r['accuracy'])}** ({share('semantic_accuracy')} / "
+                f"{share('syntactic_accuracy')})")
+
+    rows.append(["**total** (semantic / syntactic)", ours["seen"], total(ours), total(theirs)])
     doc.table(["section", "questions seen (ours)", "curnn-word2vec", "word2vec.c"], rows)
 
 
@@ -473,7 +475,7 @@ def build(args):
         done = last("word2vec-fast", "done")
         analogy = last("analogy-fast", "analogy")
         word2vec_c = of_type(logs["analogy-word2vec-c"], "analogy")
-        reference = (f"word2vec.c on the same corpus: {100 * word2vec_c[-1]['accuracy']:.2f}%"
+        reference = (f"word2vec.c on the same corpus: {percent(word2vec_c[-1]['accuracy'])}"
                      if word2vec_c else cr.word2vec_c_reference(config["iter"]))
         summary.append(["word2vec, the fast trainer (skip-gram, negative sampling)",
                         "analogy accuracy (top 30k)",
