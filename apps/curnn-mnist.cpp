@@ -94,7 +94,7 @@ double evaluate(Context& ctx, Model& model, const curnn::data::MnistSplit& split
 void save(const Options& o, Model& model, Context& ctx, std::int64_t steps_done,
           std::uint64_t data_seed) {
   if (o.save_path.empty()) return;
-  std::filesystem::create_directories(o.save_path);
+  curnn::data::prepare_output_dir(o.save_path);
   const std::vector<float> state = curnn::to_vector(ctx, model.training_state());
   const json meta = {{"format", kCheckpointFormat},
                      {"config", config_json(model.config())},
@@ -103,8 +103,8 @@ void save(const Options& o, Model& model, Context& ctx, std::int64_t steps_done,
                      {"batch_size", o.batch_size},
                      {"data_seed", data_seed},
                      {"validation_size", o.validation_size}};
-  curnn::data::save_checkpoint(checkpoint_path(o.save_path), meta.dump(), state.data(),
-                               state.size());
+  curnn::data::save_checkpoint(checkpoint_path(o.save_path), curnn::app::to_json_text(meta),
+                               state.data(), state.size());
 }
 
 // Loads the checkpoint in --save-path into model; returns the steps it had done and sets
@@ -115,7 +115,7 @@ std::int64_t resume(const Options& o, Model& model, Context& ctx, std::uint64_t*
   const curnn::data::Checkpoint ck = curnn::data::load_checkpoint(path);
   json meta;
   try {
-    meta = json::parse(ck.meta);
+    meta = curnn::app::parse_json_text(ck.meta, path + ": metadata");
     CURNN_CHECK(meta.at("format") == kCheckpointFormat, path << ": not a curnn-mnist checkpoint");
     const json want = config_json(model.config());
     CURNN_CHECK(meta.at("config") == want, path << ": the checkpoint's model "
@@ -141,6 +141,10 @@ std::int64_t resume(const Options& o, Model& model, Context& ctx, std::uint64_t*
 }
 
 int train(const Options& o, Context& ctx) {
+  if (!o.save_path.empty()) {  // an unusable output folder is reported now, not after training
+    curnn::data::prepare_output_dir(o.save_path);
+    curnn::data::probe_output_file(checkpoint_path(o.save_path));
+  }
   const curnn::data::MnistData data = curnn::data::load_mnist(o.data_path, o.validation_size);
   const curnn::data::MnistSplit& train = data.train;
   CURNN_CHECK(train.n >= o.batch_size, o.data_path << ": the training split has " << train.n

@@ -125,7 +125,7 @@ class EpochRunner {
 void save(const Options& o, Model& model, const LmConfig& c, const curnn::data::PtbCorpus& corpus,
           int epochs_done, double best_valid, Context& ctx) {
   if (o.save_path.empty()) return;
-  std::filesystem::create_directories(o.save_path);
+  curnn::data::prepare_output_dir(o.save_path);
   const std::vector<float> host = curnn::to_vector(ctx, model.params().view());
   const json meta = {{"format", "curnn-ptb-lm"},
                      {"config", json(c)},
@@ -133,14 +133,16 @@ void save(const Options& o, Model& model, const LmConfig& c, const curnn::data::
                      {"best_valid_perplexity", best_valid},
                      {"seed", o.seed},
                      {"vocab", corpus.id_to_word}};
-  curnn::data::save_checkpoint(checkpoint_path(o.save_path), meta.dump(), host.data(), host.size());
+  curnn::data::save_checkpoint(checkpoint_path(o.save_path), curnn::app::to_json_text(meta),
+                               host.data(), host.size());
 }
 
 // Text from a saved model: starts after <eos>, samples softmax(logits / temperature).
 int generate(const Options& o, Context& ctx) {
   CURNN_CHECK(!o.save_path.empty(), "--generate needs --save-path DIR holding a checkpoint");
   const curnn::data::Checkpoint ck = curnn::data::load_checkpoint(checkpoint_path(o.save_path));
-  const json meta = json::parse(ck.meta);
+  const json meta =
+      curnn::app::parse_json_text(ck.meta, checkpoint_path(o.save_path) + ": metadata");
   const LmConfig c = meta.at("config").get<LmConfig>();
   const std::vector<std::string> vocab = meta.at("vocab");
   const curnn::nn::RecurrentMode recurrent = curnn::nn::parse_recurrent_mode(o.recurrent);
@@ -171,6 +173,10 @@ int generate(const Options& o, Context& ctx) {
 }
 
 int train(const Options& o, Context& ctx) {
+  if (!o.save_path.empty()) {  // an unusable output folder is reported now, not after an epoch
+    curnn::data::prepare_output_dir(o.save_path);
+    curnn::data::probe_output_file(checkpoint_path(o.save_path));
+  }
   LmConfig c = o.overrides;
   const curnn::data::PtbCorpus corpus = curnn::data::load_ptb(o.data_path);
   c.vocab_size = corpus.vocab_size();
@@ -195,7 +201,8 @@ int train(const Options& o, Context& ctx) {
   if (o.resume) {
     CURNN_CHECK(!o.save_path.empty(), "--resume needs --save-path DIR");
     const curnn::data::Checkpoint ck = curnn::data::load_checkpoint(checkpoint_path(o.save_path));
-    const json meta = json::parse(ck.meta);
+    const json meta =
+        curnn::app::parse_json_text(ck.meta, checkpoint_path(o.save_path) + ": metadata");
     const LmConfig saved = meta.at("config").get<LmConfig>();
     CURNN_CHECK(saved.hidden_size == c.hidden_size && saved.num_layers == c.num_layers &&
                     saved.vocab_size == c.vocab_size,

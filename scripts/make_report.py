@@ -20,8 +20,14 @@ import base64
 import html
 import json
 import os
+import io
+import platform
+import re
 import shutil
+import stat
+import subprocess
 import sys
+import tempfile
 
 import curnn_record as cr
 from curnn_record import (BOOK_MNIST_ACCURACY, BOOK_PTB_FINAL, BOOK_PTB_PERPLEXITY,
@@ -35,6 +41,25 @@ class BadInput(Exception):
 
 
 # ---- reading the logs ---------------------------------------------------------------------------
+
+
+def decode_bytes(text):
+    """The bytes of a string the apps wrote into JSON (curnn::encode_bytes, curnn/text.hpp): a
+    doubled backslash is one backslash, \\xNN is the byte NN, the rest is UTF-8."""
+    out = bytearray()
+    pos = 0
+    for m in re.finditer(r"\\\\|\\x([0-9a-f]{2})", text):
+        out += text[pos:m.start()].encode("utf-8")
+        out += b"\\" if m.group(1) is None else bytes([int(m.group(1), 16)])
+        pos = m.end()
+    out += text[pos:].encode("utf-8")
+    return bytes(out)
+
+
+def shown(text):
+    """A word or name from a log as the report shows it: its bytes, invalid UTF-8 as \\xNN."""
+    return decode_bytes(text).decode("utf-8", errors="backslashreplace")
+
 
 
 def read_jsonl(path):
@@ -178,7 +203,9 @@ def new_figure(plt, panels):
 
 def save(fig, folder, name):
     fig.tight_layout()
-    fig.savefig(os.path.join(folder, name), dpi=100)
+    png = io.BytesIO()
+    fig.savefig(png, format="png", dpi=100)
+    write_atomically(os.path.join(folder, name), png.getvalue())
 
 
 def plot_ptb(plt, folder, records, path, book):
@@ -311,15 +338,20 @@ def minutes(seconds):
     return f"{seconds:.0f} s" if seconds < 120 else f"{seconds / 60:.1f} min"
 
 
+def percent(share):
+    """A share as a percentage; "n/a" for null (no question was usable)."""
+    return "n/a" if share is None else f"{100 * share:.2f}%"
+
+
 def analogy_tables(doc, result, title):
-    rows = [[s["name"], f"{s['seen']} / {s['questions']}", s["correct"],
+    rows = [[shown(s["name"]), f"{s['seen']} / {s['questions']}", s["correct"],
              f"{100 * s['correct'] / s['seen']:.2f}%" if s["seen"] else "-"]
             for s in result.get("sections", [])]
     rows.append(["**total**", f"{result['seen']} / {result['questions']}", "",
-                 f"**{100 * result['accuracy']:.2f}%**"])
-    doc.para(f"{title}: total **{100 * result['accuracy']:.2f}%**, semantic "
-             f"{100 * result['semantic_accuracy']:.2f}%, syntactic "
-             f"{100 * result['syntactic_accuracy']:.2f}% (questions whose four words are all among "
+                 f"**{percent(result['accuracy'])}**"])
+    doc.para(f"{title}: total **{percent(result['accuracy'])}**, semantic "
+             f"{percent(result['semantic_accuracy'])}, syntactic "
+             f"{percent(result['syntactic_accuracy'])} (questions whose four words are all among "
              f"the {result['restrict_vocab'] or 'all'} most frequent words; top-1, question words "
              "excluded, as word2vec.c's compute-accuracy).")
     doc.table(["section", "seen / in the file", "correct", "accuracy"], rows)
@@ -334,11 +366,13 @@ def analogy_side_by_side(doc, ours, theirs):
     rows = [[s["name"], s["seen"], accuracy(s),
              accuracy(theirs_by_name[s["name"]]) if s["name"] in theirs_by_name else "-"]
             for s in ours.get("sections", [])]
-    rows.append(["**total** (semantic / syntactic)", ours["seen"],
-                 f"**{100 * ours['accuracy']:.2f}%** ({100 * ours['semantic_accuracy']:.1f} / "
-                 f"{100 * ours['syntactic_accuracy']:.1f})",
-                 f"**{100 * theirs['accuracy']:.2f}%** ({100 * theirs['semantic_accuracy']:.1f} / "
-                 f"{100 * theirs['syntactic_accuracy']:.1f})"])
+    def total(r):
+        def share(key):  # None (n/a) where no question of that kind was usable
+            return "n/a" if r[key] is None else f"{100 * r[key]:.1f}"
+        return (f"**{percent(r['accuracy'])}** ({share('semantic_accuracy')} / "
+                f"{share('syntactic_accuracy')})")
+
+    rows.append(["**total** (semantic / syntactic)", ours["seen"], total(ours), total(theirs)])
     doc.table(["section", "questions seen (ours)", "curnn-word2vec", "word2vec.c"], rows)
 
 
@@ -421,10 +455,11 @@ def build(args):
             sections.para(f"The 8 nearest words (cosine) of the validation words at step "
                           f"{final_nearest['step']:,}:")
             sections.table(["word", "nearest"],
-                           [[w["word"], ", ".join(w["nearest"])] for w in final_nearest["words"]])
+                           [[shown(w["word"]), ", ".join(shown(n) for n in w["nearest"])]
+                            for w in final_nearest["words"]])
         if os.path.exists(os.path.join(folder, "word2vec", "tsne.png")):
-            shutil.copyfile(os.path.join(folder, "word2vec", "tsne.png"),
-                            os.path.join(folder, "tsne.png"))
+            with open(os.path.join(folder, "word2vec", "tsne.png"), "rb") as f:
+                write_atomically(os.path.join(folder, "tsne.png"), f.read())
             sections.image("tsne.png", "t-SNE of the 100 most frequent words' embeddings")
         else:
             sections.para("No t-SNE plot: scikit-learn was missing (see word2vec-tutorial.log).")
@@ -440,11 +475,11 @@ def build(args):
         done = last("word2vec-fast", "done")
         analogy = last("analogy-fast", "analogy")
         word2vec_c = of_type(logs["analogy-word2vec-c"], "analogy")
-        reference = (f"word2vec.c on the same corpus: {100 * word2vec_c[-1]['accuracy']:.2f}%"
+        reference = (f"word2vec.c on the same corpus: {percent(word2vec_c[-1]['accuracy'])}"
                      if word2vec_c else cr.word2vec_c_reference(config["iter"]))
         summary.append(["word2vec, the fast trainer (skip-gram, negative sampling)",
                         "analogy accuracy (top 30k)",
-                        f"{100 * analogy['accuracy']:.2f}% ({config['iter']} iter., "
+                        f"{percent(analogy['accuracy'])} ({config['iter']} iter., "
                         f"{config['threads']} thread(s))", reference, wall("word2vec-fast"),
                         f"{done['words_per_s']:,.0f} words/s", args.device, mode_label])
         sections.heading(3, "Beyond the book: the word2vec.c-style fast trainer")
@@ -583,10 +618,36 @@ def build(args):
     return 0
 
 
-def write_atomically(path, text):
-    with open(path + ".part", "w", encoding="utf-8") as f:
-        f.write(text)
-    os.replace(path + ".part", path)
+def write_atomically(path, content):
+    """Writes text or bytes to path as the apps write their outputs (curnn/data/io.hpp): through
+    symbolic links (the file they point to is replaced, the link stays), never over anything but
+    a regular file, via a temporary file in the same folder that is fsync'ed and renamed into
+    place (and removed on any error)."""
+    target = os.path.realpath(path)
+    try:
+        mode = os.lstat(target).st_mode
+    except FileNotFoundError:
+        mode = None
+    if mode is not None and not stat.S_ISREG(mode):
+        raise OSError(f"{path}: not a regular file: refusing to replace it")
+    data = content.encode("utf-8") if isinstance(content, str) else content
+    fd, tmp = tempfile.mkstemp(dir=os.path.dirname(target), prefix=os.path.basename(target) + ".tmp.")
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+            f.flush()
+            os.fsync(f.fileno())
+        if mode is not None:
+            os.chmod(tmp, stat.S_IMODE(mode))
+        os.replace(tmp, target)
+    except BaseException:
+        os.unlink(tmp)
+        raise
+    folder = os.open(os.path.dirname(target), os.O_RDONLY)
+    try:
+        os.fsync(folder)
+    finally:
+        os.close(folder)
 
 
 def main():

@@ -6,7 +6,8 @@ set -euo pipefail
 # it loads libcurnn_c.so with ctypes and needs no libtorch-dev.
 pkgs=(cmake ninja-build g++ googletest libgtest-dev libbenchmark-dev libopenblas-dev zlib1g-dev
       libcli11-dev nlohmann-json3-dev python3 python3-matplotlib python3-sklearn
-      python3-torch python3-venv python3-pip python3-setuptools python3-wheel python3-gensim)
+      python3-torch python3-venv python3-pip python3-setuptools python3-wheel python3-gensim
+      clang-14 libfuzzer-14-dev)  # clang + libFuzzer: scripts/test.sh's fuzzing stage
 missing=()
 for p in "${pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

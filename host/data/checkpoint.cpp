@@ -40,7 +40,7 @@ Checkpoint load_checkpoint(const std::string& path) {
   std::size_t at = 0;
   const auto take = [&](void* dst, std::size_t n, const char* what) {
     CURNN_CHECK(bytes.size() - at >= n, path << ": truncated checkpoint (reading " << what << ")");
-    std::memcpy(dst, bytes.data() + at, n);
+    if (n > 0) std::memcpy(dst, bytes.data() + at, n);  // dst may be null when n == 0 (fuzzing)
     at += n;
   };
   char magic[8];

@@ -113,7 +113,10 @@ AnalogyResult evaluate_analogies(const NormalizedVectors& vectors,
 
 // compute-accuracy's printout: per section "name:" then "ACCURACY TOP1: ..." and the running
 // "Total accuracy: ... Semantic accuracy: ... Syntactic accuracy: ..." lines, then
-// "Questions seen / total: ...", with its printf formats.
+// "Questions seen / total: ...", with its printf formats; except that a share of nothing (no
+// question seen yet) is "n/a" where compute-accuracy prints "-nan %", and a file without
+// questions, or without any usable one, ends with a line saying so. Section names are shown
+// escaped and bounded (curnn::one_line).
 std::string format_analogy_report(const AnalogyResult& result);
 
 // ---- nearest words -----------------------------------------------------------------------------
