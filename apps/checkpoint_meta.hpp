@@ -13,6 +13,7 @@
 
 #include "curnn/data/checkpoint.hpp"
 #include "curnn/error.hpp"
+#include "json_text.hpp"
 
 namespace curnn::app {
 
@@ -24,8 +25,7 @@ class CheckpointMeta {
   explicit CheckpointMeta(std::string path) : path_(std::move(path)) {
     data::Checkpoint ck = data::load_checkpoint(path_);
     data_ = std::move(ck.data);
-    meta_ = json::parse(ck.meta, nullptr, /*allow_exceptions=*/false);
-    CURNN_CHECK(!meta_.is_discarded(), path_ << ": the checkpoint metadata is not valid JSON");
+    meta_ = parse_json_text(ck.meta, path_ + ": the checkpoint metadata");
     CURNN_CHECK(meta_.is_object(), path_ << ": the checkpoint metadata is not a JSON object");
   }
 
@@ -146,8 +146,8 @@ class CheckpointMeta {
   }
 
   [[noreturn]] void fail(const std::string& field, const std::string& what) const {
-    detail::throw_error(__FILE__, __LINE__, "checkpoint metadata",
-                        path_ + ": checkpoint field '" + field + "' " + what);
+    curnn::detail::throw_error(__FILE__, __LINE__, "checkpoint metadata",
+                               path_ + ": checkpoint field '" + field + "' " + what);
   }
 
  private:

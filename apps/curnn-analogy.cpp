@@ -33,6 +33,7 @@ int main(int argc, char** argv) {
     } catch (const CLI::ParseError& e) {
       return curnn::app::exit_on_parse_error(cli, e, "curnn-analogy");
     }
+    curnn::app::JsonLog log(log_json);  // an unusable log path is reported before any work
     const w2v::AnalogyQuestions questions =
         w2v::read_analogy_questions(curnn::app::plain_or_gz(questions_path));
     const w2v::NormalizedVectors vectors(
@@ -48,13 +49,16 @@ int main(int argc, char** argv) {
                           {"seen", section.seen},
                           {"correct", section.correct}});
     }
-    curnn::app::JsonLog log(log_json);
+    // A share of nothing is null (the report says "n/a").
+    const auto share = [](std::int64_t correct, std::int64_t seen) {
+      return seen > 0 ? nlohmann::json(static_cast<double>(correct) / seen) : nullptr;
+    };
     log.write({{"type", "analogy"},
                {"vectors", vectors_path},
                {"restrict_vocab", restrict_vocab},
-               {"accuracy", r.accuracy()},
-               {"semantic_accuracy", r.semantic_accuracy()},
-               {"syntactic_accuracy", r.syntactic_accuracy()},
+               {"accuracy", share(r.correct, r.seen)},
+               {"semantic_accuracy", share(r.semantic_correct, r.semantic_seen)},
+               {"syntactic_accuracy", share(r.syntactic_correct, r.syntactic_seen)},
                {"seen", r.seen},
                {"questions", r.questions},
                {"sections", std::move(sections)}});

@@ -22,7 +22,8 @@ void print_neighbors(const w2v::NormalizedVectors& vectors, const std::vector<st
                      int top) {
   for (const std::string& word : query) {
     const std::int64_t i = vectors.find(word);
-    CURNN_CHECK_ARG(i >= 0, "out of dictionary word: " << word);
+    CURNN_CHECK_ARG(i >= 0,
+                    "out of dictionary word: " << curnn::one_line(word, curnn::kQuotedBytes));
     std::printf("\nWord: %s  Position in vocabulary: %lld\n", word.c_str(),
                 static_cast<long long>(i));
   }
@@ -69,7 +70,7 @@ int main(int argc, char** argv) {
       try {
         print_neighbors(vectors, q, top);
       } catch (const curnn::Error& e) {
-        std::printf("%s\n", e.message().c_str());
+        std::printf("%s\n", curnn::one_line(e.message()).c_str());
       }
     }
     std::printf("\n");

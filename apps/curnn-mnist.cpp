@@ -5,7 +5,9 @@
 //        loss and accuracy of that step's minibatch after its update, as the book's sess.run)
 //   Optimization Finished!
 //   Testing Accuracy: X                                  on all test images
-// then the training throughput in samples/s.
+// then the training throughput in samples/s. With --eval-every N, also the test accuracy every
+// N training samples ("Iter N, Testing Accuracy= X" and an "eval" JSON record; its time is not
+// counted as training time, and it does not change the training).
 //
 //   curnn-mnist [--data-path DIR] [--device cuda|cpu] [--max-samples N] [--head final-states] ...
 //
@@ -52,8 +54,9 @@ constexpr float kLrWarnAbove = 0.1f;
 
 struct Options {
   std::string data_path = "./data/mnist", device, head = "outputs-last", save_path, log_json;
+  std::string recurrent = "auto";
   std::uint64_t seed = 1;
-  std::int64_t max_samples = 400000, save_every = 0, stop_after = 0;
+  std::int64_t max_samples = 400000, save_every = 0, stop_after = 0, eval_every = 0;
   int batch_size = 128, hidden = 256, validation_size = 5000;
   float lr = 0.01f;
   bool resume = false;
@@ -122,9 +125,8 @@ void save(const Options& o, Model& model, Context& ctx, std::int64_t steps_done,
           std::uint64_t data_seed, const curnn::data::EpochShuffler& shuffler,
           const RunIdentity& id) {
   if (o.save_path.empty()) return;
-  std::filesystem::create_directories(o.save_path);
-  ctx.synchronize();
-  const std::vector<float> state = curnn::to_vector(model.training_state());
+  curnn::data::prepare_output_dir(o.save_path);
+  const std::vector<float> state = curnn::to_vector(ctx, model.training_state());
   const curnn::data::EpochShuffler::State order = shuffler.state();
   const json meta = {{"format", kCheckpointFormat},
                      {"version", kCheckpointVersion},
@@ -141,8 +143,8 @@ void save(const Options& o, Model& model, Context& ctx, std::int64_t steps_done,
                        {"order", order.order},
                        {"epochs_completed", order.epochs_completed},
                        {"index_in_epoch", order.index_in_epoch}}}};
-  curnn::data::save_checkpoint(checkpoint_path(o.save_path), meta.dump(), state.data(),
-                               state.size());
+  curnn::data::save_checkpoint(checkpoint_path(o.save_path), curnn::app::to_json_text(meta),
+                               state.data(), state.size());
 }
 
 // Loads the checkpoint in --save-path into model and shuffler after checking every field
@@ -203,9 +205,7 @@ std::int64_t resume(const Options& o, Model& model, Context& ctx, const RunIdent
   } catch (const curnn::ArgumentError& e) {
     m.fail("shuffler", e.message());
   }
-  curnn::copy(ConstTensor(m.data().data(), {3 * P}, Device::CPU), model.training_state(),
-              ctx.stream());
-  ctx.synchronize();
+  curnn::copy(ctx, ConstTensor(m.data().data(), {3 * P}, Device::CPU), model.training_state());
   model.set_adam_steps(steps_done);
   return steps_done;
 }
@@ -224,8 +224,7 @@ class LossWatch {
   }
   void check(Context& ctx) {
     if (pending_ == 0) return;
-    ctx.synchronize();
-    const std::vector<float> sums = curnn::to_vector(sums_.view().rows(0, pending_));
+    const std::vector<float> sums = curnn::to_vector(ctx, sums_.view().rows(0, pending_));
     for (std::int64_t k = 0; k < pending_; ++k) {
       CURNN_CHECK(std::isfinite(sums[k]), "training diverged: the minibatch loss is "
                                               << sums[k] << " at step " << first_ + k
@@ -240,6 +239,10 @@ class LossWatch {
 };
 
 int train(const Options& o, Context& ctx) {
+  if (!o.save_path.empty()) {  // an unusable output folder is reported now, not after training
+    curnn::data::prepare_output_dir(o.save_path);
+    curnn::data::probe_output_file(checkpoint_path(o.save_path));
+  }
   const curnn::data::MnistData data = curnn::data::load_mnist(o.data_path, o.validation_size);
   const curnn::data::MnistSplit& train = data.train;
   CURNN_CHECK(train.n >= o.batch_size, o.data_path << ": the training split has " << train.n
@@ -253,7 +256,9 @@ int train(const Options& o, Context& ctx) {
   config.hidden_size = o.hidden;
   config.head = curnn::nn::parse_head(o.head);
   config.adam.lr = o.lr;
-  Model model(ctx, config);
+  const curnn::nn::RecurrentMode recurrent = curnn::nn::parse_recurrent_mode(o.recurrent);
+  curnn::nn::check_recurrent_mode(recurrent, ctx, config.hidden_size, {o.batch_size});
+  Model model(ctx, config, recurrent);
   const int T = train.rows, B = o.batch_size;
   const RunIdentity id = o.save_path.empty() ? RunIdentity{} : identify(train);
 
@@ -265,7 +270,7 @@ int train(const Options& o, Context& ctx) {
     std::printf("Resumed from %s after %lld steps\n", checkpoint_path(o.save_path).c_str(),
                 static_cast<long long>(steps_done));
   } else {
-    model.initialize(o.seed);
+    model.initialize(ctx, o.seed);
   }
   if (o.lr > kLrWarnAbove) {
     std::fprintf(stderr,
@@ -287,6 +292,7 @@ int train(const Options& o, Context& ctx) {
              {"seed", o.seed},
              {"batch_size", B},
              {"max_samples", o.max_samples},
+             {"eval_every", o.eval_every},
              {"resumed_steps", steps_done}});
 
   curnn::app::StopSignals stop;
@@ -295,6 +301,7 @@ int train(const Options& o, Context& ctx) {
   HostBatch batch(T, B, config.input_size);
   curnn::app::Stopwatch clock;
   const double cpu_start = cpu_seconds();
+  double eval_seconds = 0, eval_cpu_seconds = 0;  // --eval-every's share of the clocks
   std::int64_t step = steps_done + 1, trained = 0;
   // Saves (after checking the steps since the last check) and says why the run stops.
   const auto stop_now = [&](int status, const std::string& why) {
@@ -344,6 +351,23 @@ int train(const Options& o, Context& ctx) {
                  {"accuracy", accuracy},
                  {"elapsed_s", clock.seconds()}});
     }
+    if (o.eval_every > 0 && (step * B) / o.eval_every > ((step - 1) * B) / o.eval_every) {
+      // The first step at or past a multiple of --eval-every samples.
+      curnn::app::Stopwatch eval_clock;
+      const double eval_cpu_start = cpu_seconds();
+      const double accuracy = evaluate(ctx, model, data.test, B);
+      std::printf("Iter %lld, Testing Accuracy= %.5f\n", static_cast<long long>(step * B),
+                  accuracy);
+      std::fflush(stdout);
+      log.write({{"type", "eval"},
+                 {"iter", step * B},
+                 {"step", step},
+                 {"test_accuracy", accuracy},
+                 {"test_images", data.test.n},
+                 {"eval_s", eval_clock.seconds()}});
+      eval_seconds += eval_clock.seconds();
+      eval_cpu_seconds += cpu_seconds() - eval_cpu_start;
+    }
     if (o.save_every > 0 && step % o.save_every == 0) {
       losses.check(ctx);
       save(o, model, ctx, step, data_seed, shuffler, id);
@@ -353,9 +377,10 @@ int train(const Options& o, Context& ctx) {
   }
   ctx.synchronize();
   losses.check(ctx);
-  const double train_seconds = clock.seconds(), train_cpu_seconds = cpu_seconds() - cpu_start;
+  const double train_seconds = clock.seconds() - eval_seconds;
+  const double train_cpu_seconds = cpu_seconds() - cpu_start - eval_cpu_seconds;
   // The last update's result is not covered by a loss: check the parameters themselves.
-  const std::vector<float> params = curnn::to_vector(model.params());
+  const std::vector<float> params = curnn::to_vector(ctx, model.params());
   CURNN_CHECK(std::all_of(params.begin(), params.end(), [](float x) { return std::isfinite(x); }),
               "training diverged: the parameters are not finite after step "
                   << step - 1 << " (try a smaller --lr)");
@@ -394,6 +419,10 @@ int main(int argc, char** argv) {
                    "folder with {train,t10k}-{images-idx3,labels-idx1}-ubyte (or .gz)");
     cli.add_option("--device", o.device, "cuda or cpu (default: cuda when a GPU is present)")
         ->check(CLI::IsMember({"cuda", "cpu"}));
+    cli.add_option("--recurrent", o.recurrent,
+                   "LSTM recurrent loop: auto (persistent only where verified on a GPU), per-step "
+                   "or persistent (one launch per direction; Hopper GPUs)")
+        ->check(CLI::IsMember({"auto", "per-step", "persistent"}));
     cli.add_option("--seed", o.seed, "random seed (initialisation and data order)");
     cli.add_option("--max-samples", o.max_samples,
                    "train while step * batch size < this (the book: 400000)")
@@ -411,6 +440,10 @@ int main(int argc, char** argv) {
     cli.add_option("--validation-size", o.validation_size,
                    "training images held out as TensorFlow's validation split")
         ->check(CLI::Range(0, 1 << 30));
+    cli.add_option("--eval-every", o.eval_every,
+                   "also print and log the test accuracy every N training samples (0: only at "
+                   "the end)")
+        ->check(CLI::Range(std::int64_t{0}, std::int64_t{1} << 40));
     cli.add_option("--save-path", o.save_path,
                    "folder for the checkpoint (model, Adam state, step), written at the end");
     cli.add_option("--save-every", o.save_every, "also save every N steps (0: only at the end)")

@@ -50,7 +50,7 @@ using Model = curnn::nn::LstmLanguageModel<float>;
 using json = nlohmann::json;
 
 struct Options {
-  std::string data_path, model = "small", device, save_path, log_json;
+  std::string data_path, model = "small", device, save_path, log_json, recurrent = "auto";
   std::int64_t max_steps = 0, save_every = 0, stop_after = 0;
   std::uint64_t seed = 1;
   bool seed_given = false;
@@ -177,9 +177,11 @@ int generate(const Options& o, Context& ctx) {
   const SavedLm saved =
       read_lm_checkpoint(std::filesystem::exists(best, ec) ? best : checkpoint_path(o.save_path));
   const std::vector<std::string>& vocab = saved.vocab;
-  Model model(ctx, saved.config);
-  curnn::copy(ConstTensor(saved.data.data(), {param_count(saved.config)}, Device::CPU),
-              model.params().view(), ctx.stream());
+  const curnn::nn::RecurrentMode recurrent = curnn::nn::parse_recurrent_mode(o.recurrent);
+  curnn::nn::check_recurrent_mode(recurrent, ctx, saved.config.hidden_size, {1});
+  Model model(ctx, saved.config, recurrent);
+  curnn::copy(ctx, ConstTensor(saved.data.data(), {param_count(saved.config)}, Device::CPU),
+              model.params().view());
   Model::State state = model.zero_state(ctx, 1);
   std::mt19937_64 rng(o.seed);
   const auto eos = std::find(vocab.begin(), vocab.end(), "<eos>");
@@ -189,8 +191,7 @@ int generate(const Options& o, Context& ctx) {
     const std::int32_t target = 0;
     model.forward(ctx, ConstIds(&word, {1, 1}, Device::CPU), ConstIds(&target, {1, 1}, Device::CPU),
                   state, false, 0, 0);
-    ctx.synchronize();
-    const std::vector<float> logits = curnn::to_vector(model.logits());
+    const std::vector<float> logits = curnn::to_vector(ctx, model.logits());
     const double mx = *std::max_element(logits.begin(), logits.end());
     double total = 0;
     for (std::size_t k = 0; k < p.size(); ++k) {
@@ -213,14 +214,15 @@ int generate(const Options& o, Context& ctx) {
 class Trainer {
  public:
   Trainer(const Options& o, Context& ctx, const LmConfig& c, const curnn::data::PtbCorpus& corpus,
-          curnn::app::JsonLog& log, const curnn::app::StopSignals& stop)
+          curnn::app::JsonLog& log, const curnn::app::StopSignals& stop,
+          curnn::nn::RecurrentMode recurrent)
       : o_(o),
         ctx_(ctx),
         c_(c),
         corpus_(corpus),
         log_(log),
         stop_(stop),
-        model_(ctx, c),
+        model_(ctx, c, recurrent),
         batcher_(corpus.train, c.batch_size, c.num_steps),
         steps_per_epoch_(o.max_steps > 0 ? std::min(o.max_steps, batcher_.epoch_size())
                                          : batcher_.epoch_size()),
@@ -268,7 +270,7 @@ class Trainer {
 
 void Trainer::start(const SavedLm* saved) {
   if (!saved) {
-    model_.initialize(o_.seed);
+    model_.initialize(ctx_, o_.seed);
     start_epoch();
     return;
   }
@@ -276,8 +278,7 @@ void Trainer::start(const SavedLm* saved) {
   CURNN_CHECK(static_cast<std::size_t>(P) == model_.params().size(),
               "param_count disagrees with the model's layout");
   pos_ = saved->position;
-  curnn::copy(ConstTensor(saved->data.data(), {P}, Device::CPU), model_.params().view(),
-              ctx_.stream());
+  curnn::copy(ctx_, ConstTensor(saved->data.data(), {P}, Device::CPU), model_.params().view());
   if (pos_.step == 0) {
     start_epoch();
     return;
@@ -285,10 +286,10 @@ void Trainer::start(const SavedLm* saved) {
   const std::int64_t BH = std::int64_t{c_.batch_size} * c_.hidden_size;
   const float* at = saved->data.data() + P;
   for (int l = 0; l < c_.num_layers; ++l, at += 2 * BH) {
-    curnn::copy(ConstTensor(at, {BH}, Device::CPU), state_.c[l].view(), ctx_.stream());
-    curnn::copy(ConstTensor(at + BH, {BH}, Device::CPU), state_.h[l].view(), ctx_.stream());
+    curnn::copy(ctx_, ConstTensor(at, {BH}, Device::CPU), state_.c[l].view());
+    curnn::copy(ctx_, ConstTensor(at + BH, {BH}, Device::CPU), state_.h[l].view());
   }
-  curnn::copy(ConstTensor(at, {1}, Device::CPU), cost_.view(), ctx_.stream());
+  curnn::copy(ctx_, ConstTensor(at, {1}, Device::CPU), cost_.view());
   curnn::ops::fill(ctx_, norms_.view(), 0.0f);  // steps before pos_.step were checked when saved
   norms_checked_ = pos_.step;
   ctx_.synchronize();
@@ -296,7 +297,7 @@ void Trainer::start(const SavedLm* saved) {
 
 void Trainer::start_epoch() {
   state_ = model_.zero_state(ctx_, c_.batch_size);
-  curnn::copy(ConstTensor(&zero_, {1}, Device::CPU), cost_.view(), ctx_.stream());
+  curnn::copy(ctx_, ConstTensor(&zero_, {1}, Device::CPU), cost_.view());
   curnn::ops::fill(ctx_, norms_.view(), 0.0f);
   norms_checked_ = 0;
   ctx_.synchronize();
@@ -394,7 +395,7 @@ double Trainer::evaluate(const std::vector<std::int32_t>& data, int B, int T) {
   const std::int64_t steps = batcher.epoch_size();
   Model::State state = model_.zero_state(ctx_, B);
   Buffer<float> cost(ctx_.device(), 1);
-  curnn::copy(ConstTensor(&zero_, {1}, Device::CPU), cost.view(), ctx_.stream());
+  curnn::copy(ctx_, ConstTensor(&zero_, {1}, Device::CPU), cost.view());
   std::vector<std::int32_t> x(static_cast<std::size_t>(T) * B), y(x.size());
   for (std::int64_t step = 0; step < steps; ++step) {
     batcher.batch_time_major(step, x.data(), y.data());
@@ -407,8 +408,7 @@ double Trainer::evaluate(const std::vector<std::int32_t>& data, int B, int T) {
 }
 
 double Trainer::perplexity(const Buffer<float>& cost, std::int64_t done, int B, int T) {
-  ctx_.synchronize();
-  const float total = curnn::to_vector(cost.view())[0];
+  const float total = curnn::to_vector(ctx_, cost.view())[0];  // waits for ctx_
   const double per_word = static_cast<double>(total) / (static_cast<double>(done) * T * B);
   CURNN_CHECK(std::isfinite(total), "training diverged: the loss is "
                                         << total << " at epoch " << pos_.epoch + 1
@@ -424,8 +424,7 @@ double Trainer::perplexity(const Buffer<float>& cost, std::int64_t done, int B, 
 
 void Trainer::check_norms(std::int64_t upto) {
   if (upto <= norms_checked_) return;
-  ctx_.synchronize();
-  const std::vector<float> n = curnn::to_vector(norms_.view());
+  const std::vector<float> n = curnn::to_vector(ctx_, norms_.view());
   for (std::int64_t s = norms_checked_; s < upto; ++s) {
     CURNN_CHECK(std::isfinite(n[s]), "training diverged: the gradient norm is "
                                          << n[s] << " at epoch " << pos_.epoch + 1 << " step " << s
@@ -437,17 +436,16 @@ void Trainer::check_norms(std::int64_t upto) {
 void Trainer::save(const std::string& path) {
   if (o_.save_path.empty()) return;
   check_norms(pos_.step);  // a diverged run is reported, never saved
-  std::filesystem::create_directories(o_.save_path);
-  ctx_.synchronize();
-  std::vector<float> data = curnn::to_vector(model_.params().view());
+  curnn::data::prepare_output_dir(o_.save_path);
+  std::vector<float> data = curnn::to_vector(ctx_, model_.params().view());
   if (pos_.step > 0) {
     for (int l = 0; l < c_.num_layers; ++l) {
       for (const Buffer<float>* b : {&state_.c[l], &state_.h[l]}) {
-        const std::vector<float> v = curnn::to_vector(b->view());
+        const std::vector<float> v = curnn::to_vector(ctx_, b->view());
         data.insert(data.end(), v.begin(), v.end());
       }
     }
-    data.push_back(curnn::to_vector(cost_.view())[0]);
+    data.push_back(curnn::to_vector(ctx_, cost_.view())[0]);
   }
   const json meta = {
       {"format", kCheckpointFormat},
@@ -461,7 +459,7 @@ void Trainer::save(const std::string& path) {
       {"best_valid_perplexity", std::isfinite(pos_.best_valid) ? json(pos_.best_valid) : json()},
       {"vocab_hash", curnn::data::vocabulary_hash(corpus_.id_to_word)},
       {"vocab", corpus_.id_to_word}};
-  curnn::data::save_checkpoint(path, meta.dump(), data.data(), data.size());
+  curnn::data::save_checkpoint(path, curnn::app::to_json_text(meta), data.data(), data.size());
 }
 
 int Trainer::stop_now(int exit_status, const std::string& why) {
@@ -528,6 +526,13 @@ void check_resumable(const SavedLm& s, const Options& o, const LmConfig& c,
 }
 
 int train(Options o, Context& ctx) {
+  CURNN_CHECK(o.save_path.empty() || !std::filesystem::exists(o.save_path) ||
+                  std::filesystem::is_directory(o.save_path),
+              "--save-path " << o.save_path << " is not a folder");
+  if (!o.save_path.empty()) {  // an unusable output folder is reported now, not after an epoch
+    curnn::data::prepare_output_dir(o.save_path);
+    curnn::data::probe_output_file(checkpoint_path(o.save_path));
+  }
   LmConfig c = o.overrides;
   const curnn::data::PtbCorpus corpus = curnn::data::load_ptb(o.data_path);
   c.vocab_size = corpus.vocab_size();
@@ -541,9 +546,6 @@ int train(Options o, Context& ctx) {
   };
   check_fits("train", corpus.train, c.batch_size, c.num_steps);
   check_fits("valid", corpus.valid, c.batch_size, c.num_steps);
-  CURNN_CHECK(o.save_path.empty() || !std::filesystem::exists(o.save_path) ||
-                  std::filesystem::is_directory(o.save_path),
-              "--save-path " << o.save_path << " is not a folder");
 
   std::optional<SavedLm> saved;
   if (o.resume) {
@@ -561,9 +563,11 @@ int train(Options o, Context& ctx) {
                  "diverges there (see --help)\n",
                  c.learning_rate);
   }
+  const curnn::nn::RecurrentMode recurrent = curnn::nn::parse_recurrent_mode(o.recurrent);
+  curnn::nn::check_recurrent_mode(recurrent, ctx, c.hidden_size, {c.batch_size, 1});
   curnn::app::StopSignals stop;
   curnn::app::JsonLog log(o.log_json);
-  Trainer trainer(o, ctx, c, corpus, log, stop);
+  Trainer trainer(o, ctx, c, corpus, log, stop, recurrent);
   trainer.start(saved ? &*saved : nullptr);
   if (saved) {
     const Position& p = saved->position;
@@ -602,6 +606,10 @@ int main(int argc, char** argv) {
         ->check(CLI::IsMember({"small", "medium", "large", "test"}));
     cli.add_option("--device", o.device, "cuda or cpu (default: cuda when a GPU is present)")
         ->check(CLI::IsMember({"cuda", "cpu"}));
+    cli.add_option("--recurrent", o.recurrent,
+                   "LSTM recurrent loop: auto (persistent only where verified on a GPU), per-step "
+                   "or persistent (one launch per layer; Hopper GPUs)")
+        ->check(CLI::IsMember({"auto", "per-step", "persistent"}));
     cli.add_option("--seed", o.seed, "random seed (initialisation and dropout)");
     cli.add_option("--max-steps", o.max_steps, "cap on training batches per epoch (0: none)")
         ->check(CLI::Range(std::int64_t{0}, std::int64_t{1} << 40));

@@ -28,11 +28,11 @@
 
 #include "app_common.hpp"
 #include "curnn/word2vec/trainer.hpp"
-#include "curnn/word2vec/tutorial_trainer.hpp"
 #include "curnn/word2vec/vectors.hpp"
 #include "curnn/word2vec/vocab.hpp"
 #include "stop_signal.hpp"
 #include "w2v_common.hpp"
+#include "w2v_tutorial.hpp"
 
 namespace {
 
@@ -52,8 +52,7 @@ struct Options {
   std::int64_t min_count = 5;
   double alpha = -1;  // -1: word2vec.c's default for the architecture
   bool tutorial = false, no_plot = false;
-  std::int64_t tutorial_steps = 100001;
-  std::string output_dir = ".";
+  curnn::app::tutorial::Options book;  // --tutorial
 };
 
 // "-train" -> "--train": word2vec.c's single-dash long flags for CLI11. A value such as "-1" or
@@ -109,19 +108,16 @@ class ProgressPrinter {
   bool tty_;
 };
 
-// The book's experiment, by the tutorial trainer (curnn/word2vec/tutorial_trainer.hpp).
-int run_tutorial_mode(const Options& o, curnn::Context& ctx) {
-  w2v::TutorialOptions t;
-  t.train_path = o.train_path;
-  t.output_dir = o.output_dir;
-  t.seed = o.train.seed;
-  t.steps = o.tutorial_steps;
-  t.log_json = o.log_json;
-  t.plot = !o.no_plot;
+// The book's experiment (apps/w2v_tutorial.hpp); SIGINT/SIGTERM stop it after the current step.
+int run_tutorial_mode(Options& o, curnn::Context& ctx) {
+  o.book.train.train_path = o.train_path;
+  o.book.train.seed = o.train.seed;
+  o.book.log_json = o.log_json;
+  o.book.plot = !o.no_plot;
   curnn::app::StopSignals stop;
-  t.stop_requested = [&stop] { return stop.requested() != 0; };
-  const int status = w2v::run_tutorial(ctx, t);
-  if (status != w2v::kTutorialStopped) return status;
+  o.book.train.stop_requested = [&stop] { return stop.requested() != 0; };
+  const int status = curnn::app::tutorial::run(ctx, o.book);
+  if (status != curnn::app::tutorial::kStopped) return status;
   std::printf("curnn-word2vec: stopped by %s\n", curnn::app::StopSignals::name(stop.requested()));
   return curnn::app::StopSignals::exit_code(stop.requested());
 }
@@ -142,6 +138,9 @@ int run_fast_mode(Options& o, curnn::Context& ctx) {
                  "skip-gram, 0.05 CBOW); training may diverge (see --help)\n",
                  o.train.alpha);
   }
+  // The outputs are checked before any work (a folder that does not exist, a FIFO, ...).
+  if (!o.output.empty()) curnn::data::probe_output_file(o.output);
+  if (!o.save_vocab.empty()) curnn::data::probe_output_file(o.save_vocab);
   curnn::app::JsonLog log(o.log_json);
   curnn::app::Stopwatch total;
 
@@ -152,8 +151,13 @@ int run_fast_mode(Options& o, curnn::Context& ctx) {
   if (!o.save_vocab.empty()) w2v::save_vocab(vocab, o.save_vocab);
   if (o.output.empty()) return 0;
   const w2v::Corpus corpus = w2v::read_corpus(o.train_path, vocab);
-  const std::string threads =
-      ctx.is_cuda() ? "" : ", " + std::to_string(o.train.threads) + " threads";
+  // The GPU trainer is Hogwild (its result depends on the GPU's timing); the library refuses it
+  // on a deterministic context, so the app accepts it explicitly and says so. Reproducible runs:
+  // --device cpu --threads 1.
+  if (ctx.is_cuda()) ctx.set_deterministic(false);
+  const std::string threads = ctx.is_cuda() ? ", Hogwild: not reproducible run to run"
+                                            : ", " + std::to_string(o.train.threads) + " threads" +
+                                                  (o.train.threads == 1 ? ", reproducible" : "");
   std::printf(
       "curnn-word2vec: %s, %s, size %d, window %d, negative %d, sample %g, iter %d, "
       "alpha %g, %lld words per pass, device %s%s\n",
@@ -255,14 +259,40 @@ int main(int argc, char** argv) {
     cli.add_option("--gpu-chunks", t.gpu_concurrent_chunks,
                    "GPU: sentence chunks trained concurrently (default 1024)");
     cli.add_flag("--tutorial", o.tutorial, "run the book's skip-gram NCE experiment instead");
-    cli.add_option("--steps", o.tutorial_steps, "--tutorial: training steps (default 100001)")
+    w2v::TutorialOptions& book = o.book.train;
+    cli.add_option("--steps", book.steps, "--tutorial: training steps (default 100001)")
         ->check(CLI::Range(std::int64_t{1}, std::int64_t{1} << 40));
-    cli.add_option("--output-dir", o.output_dir, "--tutorial: folder for the outputs");
+    cli.add_option("--output-dir", o.book.output_dir, "--tutorial: folder for the outputs");
     cli.add_flag("--no-plot", o.no_plot, "--tutorial: skip the t-SNE plot");
+    cli.add_option("--vocabulary-size", book.vocabulary_size,
+                   "--tutorial: words kept, UNK included (default 50000)")
+        ->check(CLI::Range(2, 1 << 30));
+    cli.add_option("--batch-size", book.batch_size, "--tutorial: pairs per step (default 128)")
+        ->check(CLI::Range(1, 1 << 20));
+    cli.add_option("--embedding-size", book.embedding_size,
+                   "--tutorial: embedding size (default 128)")
+        ->check(CLI::Range(1, 1 << 20));
+    cli.add_option("--num-sampled", book.num_sampled,
+                   "--tutorial: negative classes per step (default 64)")
+        ->check(CLI::Range(1, 1 << 30));
+    cli.add_option("--learning-rate", book.learning_rate,
+                   "--tutorial: SGD learning rate (default 1)")
+        ->check(CLI::Range(1e-12, 1e30));
+    cli.add_option("--log-every", book.log_every,
+                   "--tutorial: steps between loss lines (default 2000)")
+        ->check(CLI::Range(std::int64_t{1}, std::int64_t{1} << 40));
+    cli.add_option("--eval-every", book.eval_every,
+                   "--tutorial: steps between nearest-word blocks; 0: none (default 10000)")
+        ->check(CLI::Range(std::int64_t{0}, std::int64_t{1} << 40));
     cli.name("curnn-word2vec");
     cli.footer(
         "word2vec.c's single-dash flags are accepted too: -train FILE -output FILE -size 128 "
-        "...");
+        "...\n"
+        "Determinism: --device cpu --threads 1 reproduces a run bit for bit for a given --seed. "
+        "With more threads, and always on the GPU (Hogwild: concurrent sentence chunks update "
+        "shared rows, in an order that depends on timing), the vectors differ run to run. "
+        "--tutorial is built from deterministic ops: a given --seed gives the same vectors on a "
+        "given device.");
     std::vector<std::string> args = normalize_flags(argc, argv);
     std::reverse(args.begin(), args.end());  // CLI11 takes the arguments in reverse order
     try {

@@ -32,15 +32,22 @@ int main(int argc, char** argv) {
     } catch (const CLI::ParseError& e) {
       return curnn::app::exit_on_parse_error(cli, e, "curnn-wordsim");
     }
+    curnn::app::JsonLog log(log_json);  // an unusable log path is reported before any work
     const std::vector<w2v::WordPair> pairs =
         w2v::read_word_pairs(curnn::app::plain_or_gz(pairs_path));
     const w2v::NormalizedVectors vectors(
         w2v::read_word_vectors(vectors_path, w2v::VectorFormat::Auto, restrict_vocab));
     const w2v::WordSimilarityResult r =
         w2v::evaluate_word_similarity(vectors, pairs, restrict_vocab);
-    std::printf("Spearman correlation: %.4f (pairs found: %lld / %lld)\n", r.spearman,
-                static_cast<long long>(r.found), static_cast<long long>(r.total));
-    curnn::app::JsonLog log(log_json);
+    if (std::isfinite(r.spearman)) {
+      std::printf("Spearman correlation: %.4f (pairs found: %lld / %lld)\n", r.spearman,
+                  static_cast<long long>(r.found), static_cast<long long>(r.total));
+    } else {  // legal input with nothing to correlate: say why instead of "nan"
+      std::printf("Spearman correlation: n/a (pairs found: %lld / %lld): %s\n",
+                  static_cast<long long>(r.found), static_cast<long long>(r.total),
+                  r.found < 2 ? "fewer than 2 pairs have both words in the vocabulary"
+                              : "the cosines or the human scores of the pairs found are all equal");
+    }
     log.write({{"type", "wordsim"},
                {"vectors", vectors_path},
                {"pairs", pairs_path},

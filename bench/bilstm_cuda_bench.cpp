@@ -28,7 +28,7 @@ void BM_BiLstmClassifier(benchmark::State& state, bool training) {
   nn::ClassifierConfig cfg;
   cfg.hidden_size = H;
   nn::BiLstmClassifier<float> model(ctx, cfg);
-  model.initialize(1);
+  model.initialize(ctx, 1);
   std::vector<float> x(static_cast<std::size_t>(T) * B * E);
   std::vector<std::int32_t> labels(B);
   for (std::size_t i = 0; i < x.size(); ++i) x[i] = static_cast<float>(i % 255) / 255.0f;

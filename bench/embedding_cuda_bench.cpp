@@ -39,9 +39,9 @@ void BM_Embedding(benchmark::State& state, Op op) {
     distinct += std::set<std::int32_t>(ids.begin() + s * N, ids.begin() + (s + 1) * N).size();
   }
   distinct /= kSets;
-  const auto d_ids = to_buffer(ids, Device::CUDA);
-  auto table = to_buffer(std::vector<float>(V * E, 0.01f), Device::CUDA);
-  auto rows = to_buffer(std::vector<float>(N * E, 0.01f), Device::CUDA);
+  const auto d_ids = to_buffer(ctx, ids);
+  auto table = to_buffer(ctx, std::vector<float>(V * E, 0.01f));
+  auto rows = to_buffer(ctx, std::vector<float>(N * E, 0.01f));
   int set = 0;
   const auto run = [&] {
     const ConstIds I(d_ids.data() + set * N, {N}, Device::CUDA);

@@ -62,9 +62,9 @@ void BM_Gemm(benchmark::State& state, const GemmShape& s) {
   const std::int64_t a_rows = s.ta == Transpose::No ? s.M : s.K, a_cols = s.M * s.K / a_rows;
   const std::int64_t b_rows = s.tb == Transpose::No ? s.K : s.N, b_cols = s.K * s.N / b_rows;
   // Small values keep repeated accumulation finite; the timing does not depend on them.
-  const auto a = to_buffer(std::vector<float>(s.M * s.K, 0.01f), Device::CUDA);
-  const auto b = to_buffer(std::vector<float>(s.K * s.N, 0.01f), Device::CUDA);
-  auto c = to_buffer(std::vector<float>(s.M * s.N, 0.f), Device::CUDA);
+  const auto a = to_buffer(ctx, std::vector<float>(s.M * s.K, 0.01f));
+  const auto b = to_buffer(ctx, std::vector<float>(s.K * s.N, 0.01f));
+  auto c = to_buffer(ctx, std::vector<float>(s.M * s.N, 0.f));
   const auto run = [&] {
     ops::gemm(ctx, s.ta, s.tb, a.view({a_rows, a_cols}), b.view({b_rows, b_cols}),
               c.view({s.M, s.N}), s.mode);

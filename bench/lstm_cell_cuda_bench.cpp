@@ -26,10 +26,10 @@ void BM_LstmCellForward(benchmark::State& state) {
   const bool mask = state.range(2) != 0;
   const std::size_t units = static_cast<std::size_t>(B) * H;
   Context ctx = Context::cuda();
-  auto preact = bench::random_device_buffer(4 * units, -3, 3, 1);
-  auto bias = bench::random_device_buffer(4 * H, -0.5f, 0.5f, 2);
-  auto c_prev = bench::random_device_buffer(units, -1, 1, 3);
-  auto m = bench::random_device_buffer(units, 0, 2, 4);
+  auto preact = bench::random_device_buffer(ctx, 4 * units, -3, 3, 1);
+  auto bias = bench::random_device_buffer(ctx, 4 * H, -0.5f, 0.5f, 2);
+  auto c_prev = bench::random_device_buffer(ctx, units, -1, 1, 3);
+  auto m = bench::random_device_buffer(ctx, units, 0, 2, 4);
   Buffer<float> gates(Device::CUDA, 4 * units), c(Device::CUDA, units), h(Device::CUDA, units),
       hd(Device::CUDA, units);
   bench::L2Flush flush(ctx);
@@ -58,13 +58,13 @@ void BM_LstmCellBackward(benchmark::State& state) {
   const bool mask = state.range(2) != 0;
   const std::size_t units = static_cast<std::size_t>(B) * H;
   Context ctx = Context::cuda();
-  auto gates = bench::random_device_buffer(4 * units, 0, 1, 1);
-  auto c = bench::random_device_buffer(units, -1, 1, 2);
-  auto c_prev = bench::random_device_buffer(units, -1, 1, 3);
-  auto dh = bench::random_device_buffer(units, -1, 1, 4);
-  auto dh_out = bench::random_device_buffer(units, -1, 1, 5);
-  auto dc = bench::random_device_buffer(units, -1, 1, 6);
-  auto m = bench::random_device_buffer(units, 0, 2, 7);
+  auto gates = bench::random_device_buffer(ctx, 4 * units, 0, 1, 1);
+  auto c = bench::random_device_buffer(ctx, units, -1, 1, 2);
+  auto c_prev = bench::random_device_buffer(ctx, units, -1, 1, 3);
+  auto dh = bench::random_device_buffer(ctx, units, -1, 1, 4);
+  auto dh_out = bench::random_device_buffer(ctx, units, -1, 1, 5);
+  auto dc = bench::random_device_buffer(ctx, units, -1, 1, 6);
+  auto m = bench::random_device_buffer(ctx, units, 0, 2, 7);
   Buffer<float> dpreact(Device::CUDA, 4 * units), dc_prev(Device::CUDA, units);
   bench::L2Flush flush(ctx);
   auto run = [&] {

@@ -50,13 +50,13 @@ void BM_NceLoss(benchmark::State& state, bool backward, bool graph) {
                                 lq_true.data() + std::size_t(i) * B,
                                 lq_sampled.data() + std::size_t(i) * S);
   }
-  const auto x = to_buffer(uniform(std::size_t(B) * E, -1, 1, 2), Device::CUDA);
-  const auto w = to_buffer(uniform(std::size_t(V) * E, -0.1f, 0.1f, 3), Device::CUDA);
-  const auto bias = to_buffer(uniform(V, -0.1f, 0.1f, 4), Device::CUDA);
-  const auto d_labels = to_buffer(labels, Device::CUDA);
-  const auto d_sampled = to_buffer(sampled, Device::CUDA);
-  const auto d_lq_true = to_buffer(lq_true, Device::CUDA);
-  const auto d_lq_sampled = to_buffer(lq_sampled, Device::CUDA);
+  const auto x = to_buffer(ctx, uniform(std::size_t(B) * E, -1, 1, 2));
+  const auto w = to_buffer(ctx, uniform(std::size_t(V) * E, -0.1f, 0.1f, 3));
+  const auto bias = to_buffer(ctx, uniform(V, -0.1f, 0.1f, 4));
+  const auto d_labels = to_buffer(ctx, labels);
+  const auto d_sampled = to_buffer(ctx, sampled);
+  const auto d_lq_true = to_buffer(ctx, lq_true);
+  const auto d_lq_sampled = to_buffer(ctx, lq_sampled);
   Buffer<float> loss(Device::CUDA, B), dx(Device::CUDA, std::size_t(B) * E),
       dw_true(Device::CUDA, std::size_t(B) * E), db_true(Device::CUDA, B),
       dw_sampled(Device::CUDA, std::size_t(S) * E), db_sampled(Device::CUDA, S);

@@ -30,14 +30,11 @@ std::int64_t total(const std::vector<std::int64_t>& sizes) {
 }
 
 // A device buffer of n floats filled with a cheap deterministic pattern (never zeros).
-Buffer<float> filled(std::int64_t n, float scale) {
+Buffer<float> filled(const Context& ctx, std::int64_t n, float scale) {
   std::vector<float> h(static_cast<std::size_t>(n));
   for (std::size_t i = 0; i < h.size(); ++i)
     h[i] = scale * (static_cast<float>(i % 1009) - 504.5f) / 504.5f;
-  Buffer<float> b = to_buffer(h, Device::CUDA);
-  // A synchronous upload from pageable memory may still be landing when cudaMemcpy returns.
-  CURNN_CUDA_CHECK(cudaDeviceSynchronize());
-  return b;
+  return to_buffer(ctx, h);  // ordered before the benchmark's work on ctx
 }
 
 void set_counters(benchmark::State& state, double bytes, std::int64_t params) {
@@ -49,7 +46,7 @@ void BM_SgdUpdate(benchmark::State& state) {
   if (!cuda_available()) return state.SkipWithError("no CUDA device");
   Context ctx = Context::cuda();
   const std::int64_t n = total(ptb_tensor_sizes(state.range(0)));
-  Buffer<float> p = filled(n, 1.f), g = filled(n, 1e-3f);
+  Buffer<float> p = filled(ctx, n, 1.f), g = filled(ctx, n, 1e-3f);
   for (auto _ : state) {
     bench::CudaEventTimer timer(ctx.stream());
     ops::sgd_update(ctx, 0.1f, g.view(), p.view());
@@ -62,8 +59,8 @@ void BM_AdamUpdate(benchmark::State& state) {
   if (!cuda_available()) return state.SkipWithError("no CUDA device");
   Context ctx = Context::cuda();
   const std::int64_t n = total(ptb_tensor_sizes(state.range(0)));
-  Buffer<float> p = filled(n, 1.f), g = filled(n, 1e-3f), m = filled(n, 1e-4f),
-                v = filled(n, 1e-6f);
+  Buffer<float> p = filled(ctx, n, 1.f), g = filled(ctx, n, 1e-3f), m = filled(ctx, n, 1e-4f),
+                v = filled(ctx, n, 1e-6f);
   std::int64_t step = 1;
   for (auto _ : state) {
     bench::CudaEventTimer timer(ctx.stream());
@@ -81,7 +78,7 @@ void BM_ClipByGlobalNorm(benchmark::State& state) {
   const bool active = state.range(1) != 0;
   const auto sizes = ptb_tensor_sizes(state.range(0));
   const std::int64_t n = total(sizes);
-  Buffer<float> pristine = filled(n, 0.01f), grads(Device::CUDA, static_cast<std::size_t>(n));
+  Buffer<float> pristine = filled(ctx, n, 0.01f), grads(Device::CUDA, static_cast<std::size_t>(n));
   Buffer<float> norm(Device::CUDA, 1);
   std::vector<Tensor> views;
   std::int64_t at = 0;
@@ -90,9 +87,9 @@ void BM_ClipByGlobalNorm(benchmark::State& state) {
     at += s;
   }
   const float clip_norm = active ? 1e-3f : 1e30f;
-  copy(pristine.view(), grads.view(), ctx.stream());
+  copy(ctx, pristine.view(), grads.view());
   for (auto _ : state) {
-    if (active) copy(pristine.view(), grads.view(), ctx.stream());
+    if (active) copy(ctx, pristine.view(), grads.view());
     bench::CudaEventTimer timer(ctx.stream());
     ops::clip_by_global_norm(ctx, views, clip_norm, norm.view({1}));
     state.SetIterationTime(timer.seconds());
@@ -113,9 +110,8 @@ void BM_SgdUpdateRows(benchmark::State& state) {
     r = static_cast<std::int32_t>(x % static_cast<std::uint64_t>(V));
   }
   const std::size_t distinct = std::set<std::int32_t>(rows.begin(), rows.end()).size();
-  Buffer<float> grads = filled(N * E, 1e-3f), table = filled(V * E, 1.f);
-  Buffer<std::int32_t> drows = to_buffer(rows, Device::CUDA);
-  CURNN_CUDA_CHECK(cudaDeviceSynchronize());
+  Buffer<float> grads = filled(ctx, N * E, 1e-3f), table = filled(ctx, V * E, 1.f);
+  Buffer<std::int32_t> drows = to_buffer(ctx, rows);
   for (auto _ : state) {
     bench::CudaEventTimer timer(ctx.stream());
     ops::sgd_update_rows(ctx, 0.1f, drows.view({N}), grads.view({N, E}), table.view({V, E}));

@@ -22,7 +22,7 @@ void BM_PtbTrain(benchmark::State& state, bool cuda, const char* config) {
   Context ctx = cuda ? Context::cuda() : Context::cpu();
   curnn::nn::LmConfig cfg = curnn::nn::lm_config(config);
   curnn::nn::LstmLanguageModel<float> lm(ctx, cfg);
-  lm.initialize(1);
+  lm.initialize(ctx, 1);
   const int T = cfg.num_steps, B = cfg.batch_size;
   std::mt19937 rng(3);
   std::uniform_int_distribution<int> word(0, cfg.vocab_size - 1);

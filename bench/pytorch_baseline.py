@@ -6,18 +6,19 @@ same GPU (scripts/device-check.sh). FP32 with TF32 off, as PERFORMANCE.md asks.
   words/s for the small, medium and large configs (batch 20; num_steps 20/35/35).
 - BiLSTM MNIST (batch 128, 28 rows of 28 pixels, H 256, bidirectional, Adam): samples/s.
 - Ceilings: device-to-device copy GB/s (read + write) and FP32 GEMM TFLOP/s.
-Prints a table and writes JSON (--out).
+Prints each row as it is measured (a run cut off by scripts/device-check.sh's limit keeps the
+rows it finished) and writes JSON (--out). --check-args only checks the arguments (the dry run).
 """
 import argparse
 import json
+import sys
 import time
 
-import torch
-import torch.nn as nn
-
-torch.backends.cuda.matmul.allow_tf32 = False
-torch.backends.cudnn.allow_tf32 = False
-torch.backends.cudnn.benchmark = True
+try:
+    import torch
+    import torch.nn as nn
+except ImportError:  # only --check-args works without torch
+    torch = nn = None
 
 
 def timed(fn, warmup, iters):
@@ -31,22 +32,25 @@ def timed(fn, warmup, iters):
     return time.perf_counter() - t
 
 
-class PtbModel(nn.Module):
-    def __init__(self, V, H, layers, keep):
-        super().__init__()
-        self.emb = nn.Embedding(V, H)
-        self.drop = nn.Dropout(1 - keep)
-        self.lstm = nn.LSTM(H, H, layers, dropout=1 - keep if layers > 1 else 0)
-        self.out = nn.Linear(H, V)
+def ptb_model(V, H, layers, keep):
+    class PtbModel(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.emb = nn.Embedding(V, H)
+            self.drop = nn.Dropout(1 - keep)
+            self.lstm = nn.LSTM(H, H, layers, dropout=1 - keep if layers > 1 else 0)
+            self.out = nn.Linear(H, V)
 
-    def forward(self, x, state):
-        y, state = self.lstm(self.drop(self.emb(x)), state)
-        return self.out(self.drop(y)), state
+        def forward(self, x, state):
+            y, state = self.lstm(self.drop(self.emb(x)), state)
+            return self.out(self.drop(y)), state
+
+    return PtbModel()
 
 
 def ptb(name, H, T, keep, clip, B=20, V=10000, layers=2, iters=30):
     dev = "cuda"
-    m = PtbModel(V, H, layers, keep).to(dev)
+    m = ptb_model(V, H, layers, keep).to(dev)
     opt = torch.optim.SGD(m.parameters(), lr=1.0)
     x = torch.randint(0, V, (T, B), device=dev)
     y = torch.randint(0, V, (T, B), device=dev)
@@ -104,25 +108,38 @@ def ceilings():
     return {"d2d_copy_GBps": copy_gbs, "sgemm_fp32_TFLOPs": 2 * M**3 * 10 / sec / 1e12}
 
 
+def print_row(r):
+    rate = (f"{r['words_per_s']:,.0f} words/s" if "words_per_s" in r
+            else f"{r['samples_per_s']:,.0f} samples/s")
+    print(f"{r['name']:<36} {rate:>20}  {r['ms_per_step']:.2f} ms/step", flush=True)
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--out", default="pytorch_baseline.json")
+    ap.add_argument("--check-args", action="store_true",
+                    help="only check the arguments and exit (scripts/device-check.sh --dry-run)")
     args = ap.parse_args()
+    if args.check_args:
+        return
+    if torch is None:
+        raise SystemExit("pytorch_baseline.py: error: No module named 'torch' in " + sys.executable)
+    torch.backends.cuda.matmul.allow_tf32 = False
+    torch.backends.cudnn.allow_tf32 = False
+    torch.backends.cudnn.benchmark = True
     res = {"torch": torch.__version__, "cudnn": torch.backends.cudnn.version(),
            "device": torch.cuda.get_device_name(0), "tf32": False}
+    print(f"torch {res['torch']} cuDNN {res['cudnn']} on {res['device']} (TF32 off)", flush=True)
     res.update(ceilings())
-    rows = [ptb("small", 200, 20, 1.0, 5), ptb("medium", 650, 35, 0.5, 5),
-            ptb("large", 1500, 35, 0.35, 10), bilstm()]
-    res["runs"] = rows
-    print(f"torch {res['torch']} cuDNN {res['cudnn']} on {res['device']} (TF32 off)")
     print(f"ceilings: D2D copy {res['d2d_copy_GBps']:.0f} GB/s, FP32 SGEMM "
-          f"{res['sgemm_fp32_TFLOPs']:.1f} TFLOP/s")
-    for r in rows:
-        rate = (f"{r['words_per_s']:,.0f} words/s" if "words_per_s" in r
-                else f"{r['samples_per_s']:,.0f} samples/s")
-        print(f"{r['name']:<36} {rate:>20}  {r['ms_per_step']:.2f} ms/step")
-    with open(args.out, "w") as f:
-        json.dump(res, f, indent=1)
+          f"{res['sgemm_fp32_TFLOPs']:.1f} TFLOP/s", flush=True)
+    res["runs"] = []
+    for run in (lambda: ptb("small", 200, 20, 1.0, 5), lambda: ptb("medium", 650, 35, 0.5, 5),
+                lambda: ptb("large", 1500, 35, 0.35, 10), bilstm):
+        res["runs"].append(run())
+        print_row(res["runs"][-1])
+        with open(args.out, "w") as f:  # after every row: a cut-off run keeps what it measured
+            json.dump(res, f, indent=1)
 
 
 if __name__ == "__main__":

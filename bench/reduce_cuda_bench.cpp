@@ -33,7 +33,7 @@ void BM_ColumnSum(benchmark::State& state) {
   }
   const int N = static_cast<int>(state.range(0)), C = static_cast<int>(state.range(1));
   Context ctx = Context::cuda();
-  auto x = bench::random_device_buffer(static_cast<std::size_t>(N) * C, -1, 1, 1);
+  auto x = bench::random_device_buffer(ctx, static_cast<std::size_t>(N) * C, -1, 1, 1);
   Buffer<float> out(Device::CUDA, C);
   time_op(state, ctx, [&] { ops::column_sum(ctx, x.view({N, C}), out.view({C}), false); });
   bench::set_bandwidth(state, 4.0 * (static_cast<double>(N) * C + C));
@@ -47,7 +47,7 @@ void BM_Sum(benchmark::State& state) {
   const std::int64_t N = state.range(0);
   const bool squares = state.range(1) != 0;
   Context ctx = Context::cuda();
-  auto x = bench::random_device_buffer(N, -1, 1, 2);
+  auto x = bench::random_device_buffer(ctx, N, -1, 1, 2);
   Buffer<float> out(Device::CUDA, 1);
   time_op(state, ctx, [&] {
     if (squares) {
@@ -66,8 +66,8 @@ void BM_Axpy(benchmark::State& state) {
   }
   const std::int64_t N = state.range(0);
   Context ctx = Context::cuda();
-  auto x = bench::random_device_buffer(N, -1, 1, 3);
-  auto y = bench::random_device_buffer(N, -1, 1, 4);
+  auto x = bench::random_device_buffer(ctx, N, -1, 1, 3);
+  auto y = bench::random_device_buffer(ctx, N, -1, 1, 4);
   time_op(state, ctx, [&] { ops::axpy(ctx, 1e-3f, x.view({N}), y.view({N})); });
   bench::set_bandwidth(state, 12.0 * N);
 }

@@ -41,10 +41,10 @@ void BM_SoftmaxXent(benchmark::State& state) {
   const auto host = test::random_uniform<float>(NV, -8, 8, 1);
   std::vector<Buffer<float>> logits, dlogits;
   for (std::size_t i = 0; i < sets; ++i) {
-    logits.push_back(to_buffer(host, Device::CUDA));
+    logits.push_back(to_buffer(ctx, host));
     if (mode == kOutOfPlace) dlogits.emplace_back(Device::CUDA, NV);
   }
-  const Buffer<std::int32_t> targets = to_buffer(test::random_ids(N, V, 2), Device::CUDA);
+  const Buffer<std::int32_t> targets = to_buffer(ctx, test::random_ids(N, V, 2));
   Buffer<float> loss(Device::CUDA, N);
   const float g = 1.0f / N;
   const auto call = [&](std::size_t i) {

@@ -35,12 +35,12 @@ void BM_W2vTrainKernel(benchmark::State& state) {
   for (int s = 0; s <= S; ++s) offsets.push_back(static_cast<std::int64_t>(s) * 1000);
   const UnigramTable table(data.vocab.counts(), 0.75, 10000000);
   const std::int32_t V = data.vocab.size();
-  auto d_ids = to_buffer(ids, Device::CUDA);
-  auto d_offsets = to_buffer(offsets, Device::CUDA);
-  auto d_alpha = to_buffer(std::vector<float>(S, 0.025f), Device::CUDA);
-  auto d_table = to_buffer(table.table(), Device::CUDA);
-  auto syn0 = to_buffer(word2vec::initial_syn0(V, E), Device::CUDA);
-  auto syn1neg = to_buffer(std::vector<float>(static_cast<std::size_t>(V) * E, 0.f), Device::CUDA);
+  auto d_ids = to_buffer(ctx, ids);
+  auto d_offsets = to_buffer(ctx, offsets);
+  auto d_alpha = to_buffer(ctx, std::vector<float>(S, 0.025f));
+  auto d_table = to_buffer(ctx, table.table());
+  auto syn0 = to_buffer(ctx, word2vec::initial_syn0(V, E));
+  auto syn1neg = to_buffer(ctx, std::vector<float>(static_cast<std::size_t>(V) * E, 0.f));
   Buffer<float> loss(Device::CUDA, S);
   Buffer<std::int32_t> pairs(Device::CUDA, S);
   cuda::W2vTrainDraws draws;
@@ -55,7 +55,7 @@ void BM_W2vTrainKernel(benchmark::State& state) {
     cuda::w2v_train_chunks(E, K, W, cbow, V, S, d_ids.data(), d_offsets.data(), d_alpha.data(),
                            draws, syn0.data(), syn1neg.data(), loss.data(), pairs.data(), stream);
     state.SetIterationTime(timer.seconds());
-    const std::vector<std::int32_t> p = to_vector(pairs.view());
+    const std::vector<std::int32_t> p = to_vector(ctx, pairs.view());
     std::int64_t total_pairs = 0;
     for (const auto x : p) total_pairs += x;
     words += static_cast<double>(n);
@@ -77,6 +77,7 @@ BENCHMARK(BM_W2vTrainKernel)
 void BM_W2vTrainGpuTrainer(benchmark::State& state) {
   if (!cuda_available()) return state.SkipWithError("no CUDA device");
   Context ctx = Context::cuda();
+  ctx.set_deterministic(false);  // the GPU trainer is Hogwild
   word2vec::TrainOptions o;
   o.size = 128, o.window = 5, o.negative = 5, o.sample = 1e-4, o.iter = 1, o.cbow = false;
   o.alpha = 0.025;

@@ -33,7 +33,7 @@ struct SgnsBatches {
   double rows_per_item = 0;  // mean m + 1 + K over all batches
 };
 
-SgnsBatches make_batches(int C, int K) {
+SgnsBatches make_batches(const Context& ctx, int C, int K) {
   std::vector<std::int64_t> counts(kVocab);
   for (int i = 0; i < kVocab; ++i) counts[i] = 100000000 / (i + 1);
   const UnigramTable words(counts, 1.0, 10000000), noise(counts, 0.75, 10000000);
@@ -54,10 +54,10 @@ SgnsBatches make_batches(int C, int K) {
       for (int k = 0; k < K; ++k) neg[std::size_t(n) * K + k] = noise.sample(next());
       rows += m + 1 + K;
     }
-    b.in.push_back(to_buffer(in, Device::CUDA));
-    b.count.push_back(to_buffer(count, Device::CUDA));
-    b.target.push_back(to_buffer(target, Device::CUDA));
-    b.neg.push_back(to_buffer(neg, Device::CUDA));
+    b.in.push_back(to_buffer(ctx, in));
+    b.count.push_back(to_buffer(ctx, count));
+    b.target.push_back(to_buffer(ctx, target));
+    b.neg.push_back(to_buffer(ctx, neg));
   }
   b.rows_per_item = static_cast<double>(rows) / (double(kBatches) * kItems);
   return b;
@@ -69,12 +69,12 @@ void BM_SgnsStep(benchmark::State& state, int E, int C, int K) {
     return;
   }
   Context ctx = Context::cuda();
-  SgnsBatches b = make_batches(C, K);
+  SgnsBatches b = make_batches(ctx, C, K);
   std::vector<float> h0(std::size_t(kVocab) * E);
   std::uint64_t r = 1;
   for (float& x : h0) x = (static_cast<float>(lcg_uniform16(r = lcg_next(r))) - 0.5f) / E;
-  Buffer<float> syn0 = to_buffer(h0, Device::CUDA);
-  Buffer<float> syn1neg = to_buffer(std::vector<float>(h0.size(), 0.f), Device::CUDA);
+  Buffer<float> syn0 = to_buffer(ctx, h0);
+  Buffer<float> syn1neg = to_buffer(ctx, std::vector<float>(h0.size(), 0.f));
   Buffer<float> loss(Device::CUDA, kItems);
   const auto step = [&](int i) {
     ops::sgns_step(ctx, b.in[i].view({kItems, C}), b.count[i].view({kItems}),

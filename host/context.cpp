@@ -6,6 +6,10 @@
 #include <cstring>
 #include <new>
 #include <string>
+#include <utility>
+#include <vector>
+
+#include "curnn/threads.hpp"
 
 #if CURNN_HAVE_CUDA
 #include "curnn/cuda/check.hpp"
@@ -23,7 +27,49 @@ namespace {
 #endif
 
 // ---- memory ------------------------------------------------------------------------------------
+namespace {
+// The innermost ScopedExternalAllocator of this thread, per device (CPU, CUDA).
+thread_local const ExternalAllocator* tls_allocators[2] = {nullptr, nullptr};
+int device_slot(Device device) { return device == Device::CUDA ? 1 : 0; }
+}  // namespace
+
+ScopedExternalAllocator::ScopedExternalAllocator(Device device,
+                                                 const ExternalAllocator* allocator) noexcept
+    : device_(device), previous_(tls_allocators[device_slot(device)]) {
+  tls_allocators[device_slot(device)] = allocator;
+}
+
+ScopedExternalAllocator::~ScopedExternalAllocator() {
+  tls_allocators[device_slot(device_)] = previous_;
+}
+
 namespace detail {
+
+const ExternalAllocator* scoped_allocator(Device device) noexcept {
+  return tls_allocators[device_slot(device)];
+}
+
+void* allocate_bytes(Device device, std::size_t bytes, const ExternalAllocator* allocator) {
+  if (allocator == nullptr) return allocate_bytes(device, bytes);
+  if (bytes == 0) return nullptr;
+  CURNN_CHECK_ARG(allocator->allocate != nullptr && allocator->deallocate != nullptr,
+                  "external allocator without allocate or deallocate function");
+  void* p = allocator->allocate(allocator->state, bytes);
+  if (!p) {
+    throw_error(__FILE__, __LINE__, "ExternalAllocator::allocate",
+                std::string("the external allocator could not provide ") + std::to_string(bytes) +
+                    " bytes on " + device_name(device));
+  }
+  return p;
+}
+
+void free_bytes(Device device, void* ptr, const ExternalAllocator* allocator) noexcept {
+  if (allocator == nullptr) {
+    free_bytes(device, ptr);
+  } else if (ptr != nullptr) {
+    allocator->deallocate(allocator->state, ptr);
+  }
+}
 
 void* allocate_bytes(Device device, std::size_t bytes) {
   if (bytes == 0) return nullptr;
@@ -61,30 +107,32 @@ void free_bytes(Device device, void* ptr) noexcept {
 #endif
 }
 
-void copy_bytes(void* dst, Device dst_device, const void* src, Device src_device,
-                std::size_t bytes, StreamHandle stream) {
+void copy_bytes(const Context& ctx, void* dst, Device dst_device, const void* src,
+                Device src_device, std::size_t bytes) {
   if (bytes == 0) return;
   if (dst_device == Device::CPU && src_device == Device::CPU) {
     std::memcpy(dst, src, bytes);
     return;
   }
+  CURNN_CHECK_ARG(ctx.is_cuda(), "copy from " << device_name(src_device) << " to "
+                                              << device_name(dst_device)
+                                              << " memory on a CPU context: device memory is "
+                                                 "copied on the CUDA context that uses it");
 #if CURNN_HAVE_CUDA
   const cudaMemcpyKind kind = src_device == Device::CPU
                                   ? cudaMemcpyHostToDevice
                                   : (dst_device == Device::CPU ? cudaMemcpyDeviceToHost
                                                                : cudaMemcpyDeviceToDevice);
-  if (stream == nullptr) {
-    // cudaMemcpy from pageable host memory may return before the DMA has landed, and the
-    // contexts' streams are non-blocking (not ordered after the legacy default stream): wait
-    // for the copy itself, so a null-stream copy is complete when it returns.
-    CURNN_CUDA_CHECK(cudaMemcpy(dst, src, bytes, kind));
-    CURNN_CUDA_CHECK(cudaStreamSynchronize(nullptr));
-  } else {
-    CURNN_CUDA_CHECK(cudaMemcpyAsync(dst, src, bytes, kind, stream));
+  CURNN_CUDA_CHECK(cudaMemcpyAsync(dst, src, bytes, kind, ctx.stream()));
+  if (dst_device == Device::CPU) {
+    ctx.synchronize();  // the host reads dst on return
+  } else if (src_device == Device::CPU) {
+    // From pageable memory cudaMemcpyAsync returns once the source is staged (the caller may
+    // reuse it at once); from page-locked (or registered) memory the DMA reads it later.
+    cudaPointerAttributes attributes{};
+    CURNN_CUDA_CHECK(cudaPointerGetAttributes(&attributes, src));
+    if (attributes.type != cudaMemoryTypeUnregistered) ctx.synchronize();
   }
-#else
-  (void)stream;
-  no_cuda("copy_bytes to or from Device::CUDA");
 #endif
 }
 
@@ -93,12 +141,21 @@ void copy_bytes(void* dst, Device dst_device, const void* src, Device src_device
 // ---- context -----------------------------------------------------------------------------------
 struct Context::CudaState {
 #if CURNN_HAVE_CUDA
+  // Id-error slots (see Context::id_error_slot): taken in order since the last synchronisation,
+  // one message per slot; recycled by synchronize(). Allocated at the first use.
+  static constexpr std::size_t kIdSlots = 4096;  // a forced synchronisation every 4096 slots
   int device = 0;
   cudaStream_t stream = nullptr;
   cublasHandle_t cublas = nullptr;
+  bool owns_stream = true;  // false for a wrapped stream (wrap_cuda)
+  unsigned long long* id_slots = nullptr;       // [kIdSlots] device words, ~0 when unused
+  unsigned long long* id_slots_host = nullptr;  // [kIdSlots] page-locked, their copies
+  std::vector<IdErrorMessage> id_messages;      // [slots taken]
   ~CudaState() {
+    if (id_slots) cudaFree(id_slots);
+    if (id_slots_host) cudaFreeHost(id_slots_host);
     if (cublas) cublasDestroy(cublas);
-    if (stream) cudaStreamDestroy(stream);
+    if (stream && owns_stream) cudaStreamDestroy(stream);
   }
 #endif
 };
@@ -108,9 +165,26 @@ Context::Context(Context&&) noexcept = default;
 Context& Context::operator=(Context&&) noexcept = default;
 Context::~Context() = default;
 
-Context Context::cpu() { return Context(Device::CPU); }
+Context Context::cpu() {
+  cpu_threads();  // a bad CURNN_NUM_THREADS is reported here, before any work starts
+  return Context(Device::CPU);
+}
 
 Context Context::cuda(int device) {
+#if CURNN_HAVE_CUDA
+  // A wrapped legacy stream first (device selected, cuBLAS created), then its own stream.
+  Context ctx = wrap_cuda(device, nullptr, nullptr);
+  CURNN_CUDA_CHECK(cudaStreamCreateWithFlags(&ctx.cuda_->stream, cudaStreamNonBlocking));
+  ctx.cuda_->owns_stream = true;
+  CURNN_CUDA_CHECK(cublasSetStream(ctx.cuda_->cublas, ctx.cuda_->stream));
+  return ctx;
+#else
+  (void)device;
+  no_cuda("Context::cuda");
+#endif
+}
+
+Context Context::wrap_cuda(int device, StreamHandle stream, const ExternalAllocator* allocator) {
 #if CURNN_HAVE_CUDA
   int count = 0;
   CURNN_CUDA_CHECK(cudaGetDeviceCount(&count));
@@ -118,17 +192,19 @@ Context Context::cuda(int device) {
                   "CUDA device " << device << " requested, " << count << " visible");
   CURNN_CUDA_CHECK(cudaSetDevice(device));
   Context ctx(Device::CUDA);
+  ctx.allocator_ = allocator;
   ctx.cuda_ = std::make_unique<CudaState>();
   ctx.cuda_->device = device;
-  CURNN_CUDA_CHECK(cudaStreamCreateWithFlags(&ctx.cuda_->stream, cudaStreamNonBlocking));
+  ctx.cuda_->stream = stream;
+  ctx.cuda_->owns_stream = false;
   CURNN_CUDA_CHECK(cublasCreate(&ctx.cuda_->cublas));
   CURNN_CUDA_CHECK(cublasSetStream(ctx.cuda_->cublas, ctx.cuda_->stream));
   // FP32 GEMMs stay FP32 unless a caller opts into TF32 explicitly.
   CURNN_CUDA_CHECK(cublasSetMathMode(ctx.cuda_->cublas, CUBLAS_DEFAULT_MATH));
   return ctx;
 #else
-  (void)device;
-  no_cuda("Context::cuda");
+  (void)device, (void)stream, (void)allocator;
+  no_cuda("Context::wrap_cuda");
 #endif
 }
 
@@ -151,14 +227,58 @@ cublasContext* Context::cublas() const noexcept {
 void* Context::workspace(std::size_t bytes) {
   if (workspace_.size() < bytes) {
     synchronize();  // earlier queued work may still read the old workspace
+    const ScopedExternalAllocator scope(device_, allocator_);
     workspace_ = Buffer<std::byte>(device_, bytes);
   }
   return workspace_.data();
 }
 
+unsigned long long* Context::id_error_slot(IdErrorMessage describe) {
+#if CURNN_HAVE_CUDA
+  if (!cuda_) return nullptr;
+  CudaState& c = *cuda_;
+  constexpr std::size_t kBytes = CudaState::kIdSlots * sizeof(unsigned long long);
+  if (!c.id_slots) {
+    void* device_words = nullptr;
+    void* host_words = nullptr;
+    CURNN_CUDA_CHECK(cudaMalloc(&device_words, kBytes));
+    c.id_slots = static_cast<unsigned long long*>(device_words);
+    CURNN_CUDA_CHECK(cudaMallocHost(&host_words, kBytes));
+    c.id_slots_host = static_cast<unsigned long long*>(host_words);
+    CURNN_CUDA_CHECK(cudaMemsetAsync(c.id_slots, 0xFF, kBytes, c.stream));
+  }
+  if (c.id_messages.size() == CudaState::kIdSlots) synchronize();  // reads and recycles them
+  c.id_messages.push_back(std::move(describe));
+  return c.id_slots + (c.id_messages.size() - 1);
+#else
+  (void)describe;
+  return nullptr;
+#endif
+}
+
 void Context::synchronize() const {
 #if CURNN_HAVE_CUDA
-  if (cuda_) CURNN_CUDA_CHECK(cudaStreamSynchronize(cuda_->stream));
+  if (!cuda_) return;
+  CudaState& c = *cuda_;
+  const std::size_t taken = c.id_messages.size();
+  const std::size_t bytes = taken * sizeof(unsigned long long);
+  if (taken > 0) {
+    CURNN_CUDA_CHECK(
+        cudaMemcpyAsync(c.id_slots_host, c.id_slots, bytes, cudaMemcpyDeviceToHost, c.stream));
+  }
+  CURNN_CUDA_CHECK(cudaStreamSynchronize(c.stream));
+  if (taken == 0) return;
+  const std::vector<IdErrorMessage> messages = std::move(c.id_messages);
+  c.id_messages.clear();
+  CURNN_CUDA_CHECK(cudaMemsetAsync(c.id_slots, 0xFF, bytes, c.stream));  // free for reuse
+  for (std::size_t i = 0; i < taken; ++i) {
+    const unsigned long long key = c.id_slots_host[i];
+    if (key == ~0ull) continue;
+    const auto index = static_cast<std::int64_t>(key >> 32);
+    const auto id = static_cast<std::int32_t>(static_cast<std::uint32_t>(key & 0xFFFFFFFFull));
+    detail::throw_argument_error(__FILE__, __LINE__, "an id checked on the device",
+                                 messages[i](index, id));
+  }
 #endif
 }
 

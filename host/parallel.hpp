@@ -1,8 +1,10 @@
 // parallel_for for the CPU backend's heavier loops: splits [0, n) into one contiguous range per
-// hardware thread (at least `grain` items each) and runs fn(begin, end) on them, the first range
-// on the calling thread. Ranges never overlap and each item is processed by exactly the code
-// the serial loop would run, so results are identical to the serial loop whatever the thread
-// count (the callers parallelise over independent rows only). Tests: tests/resources_test.cpp.
+// thread (curnn::cpu_threads(): CURNN_NUM_THREADS or every core; at least `grain` items each)
+// and runs fn(begin, end) on them, the first range on the calling thread. Ranges never overlap
+// and each item is processed by exactly the code the serial loop would run, so results are
+// identical to the serial loop whatever the thread count, as long as the items are independent
+// (rows, or fixed-size blocks whose bounds depend on the shape alone: host/ops/gemm.cpp).
+// Tests: tests/resources_test.cpp, tests/threads_test.cpp.
 #pragma once
 
 #include <algorithm>
@@ -11,11 +13,13 @@
 #include <thread>
 #include <vector>
 
+#include "curnn/threads.hpp"
+
 namespace curnn::host {
 
 template <class Fn>
 void parallel_for(std::int64_t n, std::int64_t grain, Fn&& fn) {
-  const std::int64_t hw = std::max(1u, std::thread::hardware_concurrency());
+  const std::int64_t hw = cpu_threads();
   const std::int64_t parts =
       std::min(hw, std::max<std::int64_t>(1, n / std::max<std::int64_t>(1, grain)));
   if (parts <= 1) {

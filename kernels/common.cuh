@@ -50,6 +50,17 @@ __device__ __forceinline__ float block_max(float v, float* scratch) {
   return warp_max(v);
 }
 
+// Reports an id outside its range to the host (Context::id_error_slot): lowers *slot to
+// (index << 32 | uint32(id)), so that the lowest index wins whatever the thread order. No-op when
+// slot is null (a launcher called without a slot); 0 <= index < 2^32.
+__device__ __forceinline__ void report_bad_id(unsigned long long* slot, std::int64_t index,
+                                              std::int32_t id) {
+  if (slot) {
+    atomicMin(slot, (static_cast<unsigned long long>(index) << 32) |
+                        static_cast<unsigned long long>(static_cast<std::uint32_t>(id)));
+  }
+}
+
 // Blocks for a grid-stride loop over n elements, capped so the grid stays resident-sized.
 inline unsigned grid_for(std::int64_t n, int threads, unsigned max_blocks = 65535u * 4) {
   std::int64_t b = (n + threads - 1) / threads;

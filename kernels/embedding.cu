@@ -17,9 +17,10 @@
 // - scatter-add, atomic (ctx.deterministic() == false): one warp per position, atomicAdd into
 //   dtable (vector atomicAdd of float2/float4 on sm_90+); the summation order of repeated ids
 //   varies run to run.
-// Ids outside [0, V) cannot be reported from here without a host synchronisation; the kernels
-// never read or write out of bounds for them: gather writes a zero row, scatter-add skips them
-// (the sort maps them to the sentinel key V, whose run is skipped).
+// Ids outside [0, V) are reported through the caller's id-error slot (report_bad_id: the lowest
+// position wins; the op turns it into the CPU's message at the context's next synchronisation),
+// and never read or written out of bounds: gather writes a zero row, scatter-add skips them (the
+// sort maps them to the sentinel key V, whose run is skipped).
 // Reference: include/curnn/ref/embedding.hpp. Tests: tests/embedding_cuda_test.cpp.
 #include <cub/device/device_radix_sort.cuh>
 
@@ -121,7 +122,8 @@ template <class Vec>
 __global__ void __launch_bounds__(kThreads)
     embedding_gather_kernel(int N, int V, int EV, const std::int32_t* __restrict__ ids,  // [N]
                             const Vec* __restrict__ table,                               // [V, EV]
-                            Vec* __restrict__ out) {                                     // [N, EV]
+                            Vec* __restrict__ out,                                       // [N, EV]
+                            unsigned long long* bad_id) {
   const int lane = threadIdx.x & 31;
   for (int n = blockIdx.x * kWarps + (threadIdx.x >> 5); n < N; n += gridDim.x * kWarps) {
     const std::int32_t id = ids[n];
@@ -130,6 +132,7 @@ __global__ void __launch_bounds__(kThreads)
       const Vec* src = table + static_cast<std::int64_t>(id) * EV;
       for (int c = lane; c < EV; c += 32) dst[c] = src[c];
     } else {
+      if (lane == 0) detail::report_bad_id(bad_id, n, id);
       for (int c = lane; c < EV; c += 32) dst[c] = zero_vec<Vec>();
     }
   }
@@ -137,11 +140,14 @@ __global__ void __launch_bounds__(kThreads)
 
 // keys[n] = ids[n] (or the sentinel V when out of range), positions[n] = n.
 __global__ void embedding_sort_input_kernel(int N, int V, const std::int32_t* __restrict__ ids,
-                                            std::uint32_t* __restrict__ keys,        // [N]
-                                            std::int32_t* __restrict__ positions) {  // [N]
+                                            std::uint32_t* __restrict__ keys,      // [N]
+                                            std::int32_t* __restrict__ positions,  // [N]
+                                            unsigned long long* bad_id) {
   for (int n = blockIdx.x * blockDim.x + threadIdx.x; n < N; n += gridDim.x * blockDim.x) {
     const std::int32_t id = ids[n];
-    keys[n] = valid_id(id, V) ? static_cast<std::uint32_t>(id) : static_cast<std::uint32_t>(V);
+    const bool ok = valid_id(id, V);
+    if (!ok) detail::report_bad_id(bad_id, n, id);
+    keys[n] = ok ? static_cast<std::uint32_t>(id) : static_cast<std::uint32_t>(V);
     positions[n] = n;
   }
 }
@@ -185,11 +191,15 @@ __global__ void __launch_bounds__(kThreads)
     embedding_scatter_add_atomic_kernel(int N, int V, int EV,
                                         const std::int32_t* __restrict__ ids,  // [N]
                                         const Vec* __restrict__ dout,          // [N, EV]
-                                        Vec* __restrict__ dtable) {            // [V, EV]
+                                        Vec* __restrict__ dtable,              // [V, EV]
+                                        unsigned long long* bad_id) {
   const int lane = threadIdx.x & 31;
   for (int n = blockIdx.x * kWarps + (threadIdx.x >> 5); n < N; n += gridDim.x * kWarps) {
     const std::int32_t id = ids[n];
-    if (!valid_id(id, V)) continue;
+    if (!valid_id(id, V)) {
+      if (lane == 0) detail::report_bad_id(bad_id, n, id);
+      continue;
+    }
     const Vec* src = dout + static_cast<std::int64_t>(n) * EV;
     Vec* dst = dtable + static_cast<std::int64_t>(id) * EV;
     for (int c = lane; c < EV; c += 32) atomic_add_vec(dst + c, src[c]);
@@ -227,7 +237,7 @@ void check_sizes(const char* op, int N, int V, int E) {
 
 // ---- launchers --------------------------------------------------------------------------------
 void embedding_gather(int N, int V, int E, const std::int32_t* ids, const float* table, float* out,
-                      cudaStream_t stream) {
+                      unsigned long long* bad_id, cudaStream_t stream) {
   check_sizes("embedding_gather", N, V, E);
   if (N == 0) return;
   CURNN_CHECK_ARG(ids && table && out, "embedding_gather: null pointer");
@@ -235,7 +245,7 @@ void embedding_gather(int N, int V, int E, const std::int32_t* ids, const float*
     using Vec = decltype(tag);
     embedding_gather_kernel<Vec><<<detail::grid_for(N, kWarps), kThreads, 0, stream>>>(
         N, V, E / kVecFloats<Vec>, ids, reinterpret_cast<const Vec*>(table),
-        reinterpret_cast<Vec*>(out));
+        reinterpret_cast<Vec*>(out), bad_id);
     CURNN_CUDA_CHECK_LAUNCH();
   });
 }
@@ -250,7 +260,7 @@ std::size_t embedding_scatter_add_workspace_bytes(int N, int V) {
 
 void embedding_scatter_add_sorted(int N, int V, int E, const std::int32_t* ids, const float* dout,
                                   float* dtable, void* workspace, std::size_t workspace_bytes,
-                                  cudaStream_t stream) {
+                                  unsigned long long* bad_id, cudaStream_t stream) {
   check_sizes("embedding_scatter_add", N, V, E);
   if (N == 0) return;
   CURNN_CHECK_ARG(ids && dout && dtable && workspace, "embedding_scatter_add: null pointer");
@@ -272,7 +282,7 @@ void embedding_scatter_add_sorted(int N, int V, int E, const std::int32_t* ids, 
   std::size_t temp_bytes = workspace_bytes - 2 * key_bytes - 2 * position_bytes;
 
   embedding_sort_input_kernel<<<detail::grid_for(N, kThreads), kThreads, 0, stream>>>(
-      N, V, ids, keys_in, positions_in);
+      N, V, ids, keys_in, positions_in, bad_id);
   CURNN_CUDA_CHECK_LAUNCH();
   CURNN_CUDA_CHECK(cub::DeviceRadixSort::SortPairs(
       temp, temp_bytes, keys_in, keys_out, positions_in, positions_out, N, 0, key_bits(V), stream));
@@ -286,7 +296,7 @@ void embedding_scatter_add_sorted(int N, int V, int E, const std::int32_t* ids, 
 }
 
 void embedding_scatter_add_atomic(int N, int V, int E, const std::int32_t* ids, const float* dout,
-                                  float* dtable, cudaStream_t stream) {
+                                  float* dtable, unsigned long long* bad_id, cudaStream_t stream) {
   check_sizes("embedding_scatter_add", N, V, E);
   if (N == 0) return;
   CURNN_CHECK_ARG(ids && dout && dtable, "embedding_scatter_add: null pointer");
@@ -294,7 +304,7 @@ void embedding_scatter_add_atomic(int N, int V, int E, const std::int32_t* ids, 
     using Vec = decltype(tag);
     embedding_scatter_add_atomic_kernel<Vec><<<detail::grid_for(N, kWarps), kThreads, 0, stream>>>(
         N, V, E / kVecFloats<Vec>, ids, reinterpret_cast<const Vec*>(dout),
-        reinterpret_cast<Vec*>(dtable));
+        reinterpret_cast<Vec*>(dtable), bad_id);
     CURNN_CUDA_CHECK_LAUNCH();
   });
 }

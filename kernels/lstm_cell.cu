@@ -2,13 +2,17 @@
 //
 // Forward, per unit (b, k), with a = preact[b] + bias:
 //   i = sigmoid(a_i), j = tanh(a_j), f = sigmoid(a_f + forget_bias), o = sigmoid(a_o)
-//   c = c_prev * f + i * j,  h = tanh(c) * o,  h_dropped = h * mask (when a mask is given)
+//   c = c_prev * f + i * j,  h = tanh(c) * o,  h_dropped = h * mask (when a mask is given),
+//   and optional second copies of c and h (an LSTM layer's last step writes its final state into
+//   the caller's buffers in the same pass instead of a separate copy)
 // Backward, with dh_total = dh + mask * dh_out and tc = tanh(c):
 //   dc_total = dc + dh_total * o * (1 - tc^2),  dc_prev = dc_total * f
 //   da_i = dc_total * j * i(1-i),  da_j = dc_total * i * (1-j^2),
 //   da_f = dc_total * c_prev * f(1-f),  da_o = dh_total * tc * o(1-o)
-// The spec is include/curnn/ref/lstm_cell.hpp; tests: tests/lstm_cell_test.cpp (reference
-// gradient checks) and tests/lstm_cell_cuda_test.cpp (these kernels against the reference).
+// The per-unit math is kernels/lstm_cell_math.cuh (shared with the persistent loop,
+// kernels/lstm_persistent.cu). The spec is include/curnn/ref/lstm_cell.hpp; tests:
+// tests/lstm_cell_test.cpp (reference gradient checks) and tests/lstm_cell_cuda_test.cpp (these
+// kernels against the reference).
 //
 // Versions: one thread per V consecutive units of a row, computing all four gates, so each of
 // the four gate loads of a warp is a contiguous (coalesced) span of the [B, 4H] row. V = 4
@@ -30,6 +34,7 @@
 #include "curnn/cuda/check.hpp"
 #include "curnn/cuda/lstm_cell.hpp"
 #include "curnn/math.hpp"
+#include "lstm_cell_math.cuh"
 
 namespace curnn::cuda {
 namespace {
@@ -81,7 +86,9 @@ __global__ void __launch_bounds__(kThreads)
                              float* __restrict__ c,                   // [B, H]
                              float* __restrict__ h,                   // [B, H]
                              const float* __restrict__ dropout_mask,  // [B, H] or null
-                             float* __restrict__ h_dropped) {         // [B, H] or null
+                             float* __restrict__ h_dropped,           // [B, H] or null
+                             float* __restrict__ c_copy,              // [B, H] or null
+                             float* __restrict__ h_copy) {            // [B, H] or null
   int b, k;
   if (!unit_of_thread<V>(B, H, &b, &k)) return;
   const int row = b * 4 * H + k, u = b * H + k;
@@ -97,17 +104,18 @@ __global__ void __launch_bounds__(kThreads)
   Pack<V> cn, hn;
 #pragma unroll
   for (int v = 0; v < V; ++v) {
-    g[0].v[v] = math::sigmoid(a[0].v[v]);
-    g[1].v[v] = tanhf(a[1].v[v]);
-    g[2].v[v] = math::sigmoid(a[2].v[v] + forget_bias);
-    g[3].v[v] = math::sigmoid(a[3].v[v]);
-    cn.v[v] = cp.v[v] * g[2].v[v] + g[0].v[v] * g[1].v[v];
-    hn.v[v] = tanhf(cn.v[v]) * g[3].v[v];
+    const float av[4] = {a[0].v[v], a[1].v[v], a[2].v[v], a[3].v[v]};
+    float gv[4];
+    detail::lstm_cell_unit_forward(av, cp.v[v], forget_bias, gv, &cn.v[v], &hn.v[v]);
+#pragma unroll
+    for (int q = 0; q < 4; ++q) g[q].v[v] = gv[q];
   }
 #pragma unroll
   for (int q = 0; q < 4; ++q) store<V>(gates + row + q * H, g[q]);
   store<V>(c + u, cn);
   store<V>(h + u, hn);
+  if (c_copy) store<V>(c_copy + u, cn);
+  if (h_copy) store<V>(h_copy + u, hn);
   if (dropout_mask) {
     const Pack<V> m = load<V>(dropout_mask + u);
 #pragma unroll
@@ -139,15 +147,12 @@ __global__ void __launch_bounds__(kThreads)
   Pack<V> dcp;
 #pragma unroll
   for (int v = 0; v < V; ++v) {
-    const float i = g[0].v[v], j = g[1].v[v], f = g[2].v[v], o = g[3].v[v];
+    const float gv[4] = {g[0].v[v], g[1].v[v], g[2].v[v], g[3].v[v]};
     const float dh_total = dhr.v[v] + m.v[v] * dho.v[v];
-    const float tc = tanhf(cc.v[v]);
-    const float dc_total = dcn.v[v] + dh_total * o * (1.f - tc * tc);
-    da[0].v[v] = dc_total * j * i * (1.f - i);
-    da[1].v[v] = dc_total * i * (1.f - j * j);
-    da[2].v[v] = dc_total * cp.v[v] * f * (1.f - f);
-    da[3].v[v] = dh_total * tc * o * (1.f - o);
-    dcp.v[v] = dc_total * f;
+    float dav[4];
+    detail::lstm_cell_unit_backward(gv, cc.v[v], cp.v[v], dh_total, dcn.v[v], dav, &dcp.v[v]);
+#pragma unroll
+    for (int q = 0; q < 4; ++q) da[q].v[v] = dav[q];
   }
 #pragma unroll
   for (int q = 0; q < 4; ++q) store<V>(dpreact + row + q * H, da[q]);
@@ -181,17 +186,21 @@ unsigned blocks_for(int B, int H, int V) {
 
 void lstm_cell_forward(int B, int H, const float* preact, const float* bias, const float* c_prev,
                        float forget_bias, float* gates, float* c, float* h,
-                       const float* dropout_mask, float* h_dropped, cudaStream_t stream) {
+                       const float* dropout_mask, float* h_dropped, float* c_copy, float* h_copy,
+                       cudaStream_t stream) {
   check_shape(B, H);
   if (B == 0 || H == 0) return;
   CURNN_CHECK_ARG(preact && bias && c_prev && gates && c && h, "null input or output");
   CURNN_CHECK_ARG(!dropout_mask || h_dropped, "dropout_mask given without h_dropped");
-  if (can_vectorize(H, {preact, bias, c_prev, gates, c, h, dropout_mask, h_dropped})) {
+  if (can_vectorize(H,
+                    {preact, bias, c_prev, gates, c, h, dropout_mask, h_dropped, c_copy, h_copy})) {
     lstm_cell_forward_kernel<4><<<blocks_for(B, H, 4), kThreads, 0, stream>>>(
-        B, H, preact, bias, c_prev, forget_bias, gates, c, h, dropout_mask, h_dropped);
+        B, H, preact, bias, c_prev, forget_bias, gates, c, h, dropout_mask, h_dropped, c_copy,
+        h_copy);
   } else {
     lstm_cell_forward_kernel<1><<<blocks_for(B, H, 1), kThreads, 0, stream>>>(
-        B, H, preact, bias, c_prev, forget_bias, gates, c, h, dropout_mask, h_dropped);
+        B, H, preact, bias, c_prev, forget_bias, gates, c, h, dropout_mask, h_dropped, c_copy,
+        h_copy);
   }
   CURNN_CUDA_CHECK_LAUNCH();
 }

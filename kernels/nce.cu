@@ -11,28 +11,32 @@
 // is latency-bound (a few dependent memory round trips), so both kernels are laid out for short
 // dependency chains and many warps, not for data reuse:
 //   1. nce_example_kernel: one block per example b, 9 warps. Warps 0-7 take the sampled
-//      classes, G at a time (G = 8 rows of up to 128 floats in flight per warp, fewer for
-//      larger E): the rows go straight from global memory (L2) into registers, lane-strided
-//      (lane <-> columns e, e+32, ...), the G dot products with x_b are reduced together by a
-//      butterfly that leaves each row's sum in 32 / G lanes, so the sigmoid / cross-entropy of the
-//      G rows run in parallel across lanes; g is shuffled back and the same registers give the
-//      warp's share of dx_b. Warp 8 takes the true class (logit, dw_true_b, db_true_b, its dx_b
-//      term). The 9 partial dx_b rows and loss terms meet in shared memory and are added in warp
-//      order. g_bs goes to a [B, S] workspace.
+//      classes, G at a time: G = min(8, 32 / R) rows in flight per warp, where R = kMaxE / 32
+//      registers hold one row per lane, i.e. 8 rows for E <= 128, 4 for E <= 256, 2 for E <= 512,
+//      1 for E <= 1024 (32 floats per lane in every case); the rows go straight from global
+//      memory (L2) into registers, lane-strided (lane <-> columns e, e+32, ...), the G dot
+//      products with x_b are reduced together by a butterfly that leaves each row's sum in 32 / G
+//      lanes, so the sigmoid / cross-entropy of the G rows run in parallel across lanes; g is
+//      shuffled back and the same registers give the warp's share of dx_b. Warp 8 takes the true
+//      class (logit, dw_true_b, db_true_b, its dx_b term). The 9 partial dx_b rows and loss terms
+//      meet in shared memory and are added in warp order. g_bs goes to a [B, S] workspace.
 //      Versions (H100, book sizes, ncu gpu__time_duration): v1, one warp per example with rows
 //      staged through shared memory: 18.2 us; v2, this layout with 8 separate warp sums and the
 //      nonlinearities on every lane: 11.6 us (both with ncu's flushed caches and base clocks;
 //      v2 with warm caches and boost clocks: 9.3 us, ~1,200 instructions per warp, stalled on
 //      dependent latencies); v3 (this one): the butterfly multi-row reduction, which computes
 //      each nonlinearity once instead of 32 times (predicted to about halve the instructions
-//      per warp; not yet measured on a device).
+//      per warp; not yet measured on a device). Until issue 10, v3 chose G = 8 / R (2 rows in
+//      flight at E = 128 instead of the 8 described above); rows_in_flight() below is the fix.
 //   2. nce_sampled_grad_kernel (backward only): block (s, 32 columns); warp w sums the examples
 //      b = w, w+16, ... and the 16 partial sums are combined in warp order. It is launched with
 //      programmatic dependent launch (sm_90): its blocks start while kernel 1 runs and wait in
 //      griddepcontrol.wait for kernel 1's results, which hides the second launch's latency.
 // Deterministic: every sum has a fixed order for given shapes; no atomics (there is no
 // non-deterministic variant: atomics would not make this latency-bound op faster).
-// An id outside [0, V) is never dereferenced; it makes the logits that use it NaN.
+// An id outside [0, V) is never dereferenced; it makes the logits that use it NaN, and lowers the
+// caller's id-error slot of its tensor (labels or sampled; report_bad_id: the lowest position
+// wins), which the op turns into the CPU's ArgumentError at the context's next synchronisation.
 // Tests: tests/nce_cuda_test.cpp (kernel vs reference). Bench: bench/nce_cuda_bench.cpp.
 #include <cuda_runtime.h>
 
@@ -66,7 +70,19 @@ struct NceArgs {
   float* dw_sampled;  // [S, E]
   float* db_sampled;  // [S]
   float* g;           // [B, S] workspace: g_bs
+  unsigned long long* bad_label;    // id-error slots (or nullptr)
+  unsigned long long* bad_sampled;  //
 };
+
+// Sampled rows in flight per warp when each lane holds R = kMaxE / 32 floats of a row: as many
+// as fit 32 registers per lane, at most 8 (one per warp of the butterfly's depth); a power of
+// two dividing 32, as multi_warp_sum<G> and lane_of_row<G> need.
+constexpr int rows_in_flight(int R) {
+  return 32 / R < 8 ? 32 / R : 8;
+}
+static_assert(rows_in_flight(128 / 32) == 8 && rows_in_flight(256 / 32) == 4 &&
+                  rows_in_flight(512 / 32) == 2 && rows_in_flight(1024 / 32) == 1,
+              "the header's table of rows in flight");
 
 __device__ __forceinline__ float quiet_nan() {
   return __int_as_float(0x7fc00000);
@@ -146,7 +162,8 @@ __device__ __forceinline__ int lane_of_row(int j) {
 template <int kMaxE>
 __global__ void __launch_bounds__(kExampleThreads) nce_example_kernel(const NceArgs a) {
   constexpr int R = kMaxE / 32;
-  constexpr int G = R >= 8 ? 1 : 8 / R;  // sampled rows in flight per warp (<= 32 floats/lane)
+  constexpr int G = rows_in_flight(R);  // sampled rows in flight per warp
+  static_assert(G >= 1 && G <= 8 && 32 % G == 0 && G * R <= 32, "register rows per lane");
   extern __shared__ float smem[];
   const int E = a.E, S = a.S;
   float* dx_part = smem;                        // [kExampleWarps, E]
@@ -168,6 +185,7 @@ __global__ void __launch_bounds__(kExampleThreads) nce_example_kernel(const NceA
   if (warp == kSampledRowWarps) {  // the true class
     const int label = a.labels[b];
     const bool ok = id_ok(label, a.V);
+    if (!ok && lane == 0) detail::report_bad_id(a.bad_label, b, label);
     float wy[R];
     load_row<R>(a, label, ok, true, lane, wy);
     const float offset = (ok ? a.biases[label] : quiet_nan()) - a.log_q_true[b];
@@ -192,6 +210,7 @@ __global__ void __launch_bounds__(kExampleThreads) nce_example_kernel(const NceA
       const int s_lane = s0 + lane;
       const bool lane_has = lane < G && s_lane < S;
       const int id_lane = lane_has ? a.sampled[s_lane] : 0;
+      if (lane_has && !id_ok(id_lane, a.V)) detail::report_bad_id(a.bad_sampled, s_lane, id_lane);
       const float offset_lane = lane_has ? (id_ok(id_lane, a.V) ? a.biases[id_lane] : quiet_nan()) -
                                                a.log_q_sampled[s_lane]
                                          : 0.f;
@@ -314,7 +333,7 @@ void nce_loss(int B, int E, int S, int V, const float* x, const float* weights, 
               const std::int32_t* labels, const std::int32_t* sampled, const float* log_q_true,
               const float* log_q_sampled, float* loss, float grad_scale, float* dx, float* dw_true,
               float* db_true, float* dw_sampled, float* db_sampled, void* workspace,
-              cudaStream_t stream) {
+              unsigned long long* bad_label, unsigned long long* bad_sampled, cudaStream_t stream) {
   CURNN_CHECK_ARG(B >= 1 && S >= 1 && V >= 1 && E >= 1 && E <= kNceMaxEmbedding,
                   "nce_loss: B=" << B << " E=" << E << " S=" << S << " V=" << V
                                  << " (need >= 1, E <= " << kNceMaxEmbedding << ")");
@@ -337,6 +356,7 @@ void nce_loss(int B, int E, int S, int V, const float* x, const float* weights, 
   a.dx = dx, a.dw_true = dw_true, a.db_true = db_true;
   a.dw_sampled = dw_sampled, a.db_sampled = db_sampled;
   a.g = backward ? static_cast<float*>(workspace) : nullptr;
+  a.bad_label = bad_label, a.bad_sampled = bad_sampled;
   if (E <= 128) {
     launch_examples<128>(a, stream);
   } else if (E <= 256) {

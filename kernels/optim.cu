@@ -19,7 +19,8 @@
 // - Sparse-row SGD is deterministic with duplicate rows: a stable cub radix sort of (row, i)
 //   groups equal rows with their positions i in increasing order; one warp per sorted position,
 //   and the warp at the head of each group of equal rows sums the group's gradient rows in that
-//   order (lanes over columns) and applies them once. No atomics. Out-of-range rows are skipped.
+//   order (lanes over columns) and applies them once. No atomics. Out-of-range rows are skipped
+//   and reported through the caller's id-error slot (report_bad_id, by their lowest position i).
 // - clip_by_global_norm runs entirely on the device, with no host round trip: (1) one block per
 //   fixed chunk of kClipChunk elements of each tensor writes the sum of squares of its chunk to
 //   a partial in the workspace (double accumulation); (2) one block sums the partials in a fixed
@@ -138,13 +139,16 @@ __global__ void __launch_bounds__(kThreads)
                     const std::int32_t* __restrict__ order /* [N] */,
                     const float* __restrict__ row_grads /* [N, E] */,
                     float* __restrict__ table /* [V, E] */, std::int64_t n, std::int64_t e,
-                    std::int64_t v) {
+                    std::int64_t v, unsigned long long* bad_id) {
   const std::int64_t s = (static_cast<std::int64_t>(blockIdx.x) * blockDim.x + threadIdx.x) / 32;
   const int lane = threadIdx.x & 31;
   if (s >= n) return;
   const std::int32_t r = sorted_rows[s];
   if (s > 0 && sorted_rows[s - 1] == r) return;  // not the head of its run
-  if (r < 0 || r >= v) return;                   // out of range: skipped
+  if (r < 0 || r >= v) {  // out of range: skipped; order[s] is the run's lowest position
+    if (lane == 0) detail::report_bad_id(bad_id, order[s], r);
+    return;
+  }
   std::int64_t end = s + 1;
   while (end < n && sorted_rows[end] == r) ++end;
   float* __restrict__ dst = table + static_cast<std::int64_t>(r) * e;
@@ -290,7 +294,7 @@ std::size_t sgd_update_rows_workspace_bytes(std::int64_t N) {
 
 void sgd_update_rows(float lr, const std::int32_t* rows, const float* row_grads, float* table,
                      std::int64_t N, std::int64_t E, std::int64_t V, void* workspace,
-                     std::size_t workspace_bytes, cudaStream_t stream) {
+                     std::size_t workspace_bytes, unsigned long long* bad_id, cudaStream_t stream) {
   CURNN_CHECK_ARG(N >= 0 && N <= INT32_MAX && E >= 0 && V >= 0,
                   "N = " << N << ", E = " << E << ", V = " << V);
   if (N == 0 || E == 0) return;
@@ -315,7 +319,7 @@ void sgd_update_rows(float lr, const std::int32_t* rows, const float* row_grads,
                                                    stream));
   const std::int64_t threads = N * 32;
   sgd_rows_kernel<<<math::ceil_div<std::int64_t>(threads, kThreads), kThreads, 0, stream>>>(
-      lr, sorted_rows, order, row_grads, table, N, E, V);
+      lr, sorted_rows, order, row_grads, table, N, E, V, bad_id);
   CURNN_CUDA_CHECK_LAUNCH();
 }
 

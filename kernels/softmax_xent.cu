@@ -22,7 +22,10 @@
 // both sweeps, so the in-place write (dlogits == logits) only ever overwrites what the writing
 // thread itself has read; x[t] is read by its owner before the reduction barrier.
 // A target outside [0, V) gives loss NaN and dlogits = grad_scale * softmax for its row (the
-// one-hot term is skipped); nothing outside the rows is read or written.
+// one-hot term is skipped), nothing outside the rows is read or written, and it is reported
+// through the caller's id-error slot (report_bad_id: the lowest row wins), which the op turns
+// into the CPU's ArgumentError at the context's next synchronisation; so is a label of
+// count_correct outside [0, C) (which counts as wrong).
 //
 // argmax_rows / count_correct use the same row split and groups, with the (value, index) order
 // ref::argmax_better (ties to the lowest index, NaN first). count_correct counts per block with
@@ -176,7 +179,7 @@ __global__ void __launch_bounds__(1024)
     softmax_xent_kernel(int N, int V, const float* logits /*[N, V]*/,
                         const std::int32_t* targets /*[N]*/, float* loss /*[N]*/,
                         float* dlogits /*[N, V] or null, may be logits*/, float grad_scale,
-                        float* probs /*[N, V] or null*/, bool vector) {
+                        float* probs /*[N, V] or null*/, bool vector, unsigned long long* bad_id) {
   const int row = Group::row();
   if (row >= N) return;  // a whole warp at once (warp rows); never for block rows
   const int lane = Group::lane(), size = Group::size();
@@ -212,6 +215,7 @@ __global__ void __launch_bounds__(1024)
   const float xt = writes_loss && t_valid ? x[t] : 0.f;
   ms = group_allreduce<Group>(ms, MergeMaxSum(), MaxSum{-INFINITY, 0.f});
   if (writes_loss) loss[row] = t_valid ? (ms.m - xt) + logf(ms.s) : __int_as_float(0x7fc00000);
+  if (writes_loss && !t_valid) detail::report_bad_id(bad_id, row, t);
   if (!dlogits && !probs) return;
 
   // Sweep 2: p = exp(x - m) / s; dlogits = grad_scale * p - grad_scale * [v == t].
@@ -258,7 +262,7 @@ template <class Group>
 __global__ void __launch_bounds__(1024)
     argmax_rows_kernel(int N, int C, const float* x /*[N, C]*/, std::int32_t* out /*[N] or null*/,
                        const std::int32_t* labels /*[N] or null*/,
-                       unsigned long long* count /*[1] or null*/) {
+                       unsigned long long* count /*[1] or null*/, unsigned long long* bad_id) {
   const int row = Group::row();
   bool correct = false;
   if (row < N) {  // uniform over the group: a whole warp (warp rows) or the whole block
@@ -284,7 +288,11 @@ __global__ void __launch_bounds__(1024)
     best = group_allreduce<Group>(best, MergeArgMax(), ArgMax{-INFINITY, INT_MAX});
     if (lane == 0) {
       if (out) out[row] = best.i;
-      correct = labels && labels[row] == best.i;
+      if (labels) {
+        const std::int32_t label = labels[row];
+        correct = label == best.i;
+        if (label < 0 || label >= C) detail::report_bad_id(bad_id, row, label);
+      }
     }
   }
   if (count) {  // uniform over the grid
@@ -314,13 +322,13 @@ unsigned warp_rows_blocks(int N) {
 }
 
 void launch_argmax(int N, int C, const float* x, std::int32_t* out, const std::int32_t* labels,
-                   unsigned long long* count, cudaStream_t stream) {
+                   unsigned long long* count, unsigned long long* bad_id, cudaStream_t stream) {
   if (C <= kWarpRowsMaxV) {
     argmax_rows_kernel<WarpRows>
-        <<<warp_rows_blocks(N), kWarpRowsThreads, 0, stream>>>(N, C, x, out, labels, count);
+        <<<warp_rows_blocks(N), kWarpRowsThreads, 0, stream>>>(N, C, x, out, labels, count, bad_id);
   } else {
     argmax_rows_kernel<BlockRows>
-        <<<N, block_rows_threads(C), 0, stream>>>(N, C, x, out, labels, count);
+        <<<N, block_rows_threads(C), 0, stream>>>(N, C, x, out, labels, count, bad_id);
   }
   CURNN_CUDA_CHECK_LAUNCH();
 }
@@ -328,7 +336,8 @@ void launch_argmax(int N, int C, const float* x, std::int32_t* out, const std::i
 }  // namespace
 
 void softmax_xent(int N, int V, const float* logits, const std::int32_t* targets, float* loss,
-                  float* dlogits, float grad_scale, float* probs, cudaStream_t stream) {
+                  float* dlogits, float grad_scale, float* probs, unsigned long long* bad_id,
+                  cudaStream_t stream) {
   CURNN_CHECK_ARG(N >= 0 && V >= 1, "softmax_xent over [" << N << ", " << V << "]");
   if (N == 0) return;
   CURNN_CHECK_ARG(logits && targets && loss, "softmax_xent: null logits, targets or loss");
@@ -337,10 +346,10 @@ void softmax_xent(int N, int V, const float* logits, const std::int32_t* targets
   const bool vector = congruent16(logits, dlogits) && congruent16(logits, probs);
   if (V <= kWarpRowsMaxV) {
     softmax_xent_kernel<WarpRows><<<warp_rows_blocks(N), kWarpRowsThreads, 0, stream>>>(
-        N, V, logits, targets, loss, dlogits, grad_scale, probs, vector);
+        N, V, logits, targets, loss, dlogits, grad_scale, probs, vector, bad_id);
   } else {
     softmax_xent_kernel<BlockRows><<<N, block_rows_threads(V), 0, stream>>>(
-        N, V, logits, targets, loss, dlogits, grad_scale, probs, vector);
+        N, V, logits, targets, loss, dlogits, grad_scale, probs, vector, bad_id);
   }
   CURNN_CUDA_CHECK_LAUNCH();
 }
@@ -349,17 +358,17 @@ void argmax_rows(int N, int C, const float* x, std::int32_t* out, cudaStream_t s
   CURNN_CHECK_ARG(N >= 0 && C >= 1, "argmax_rows over [" << N << ", " << C << "]");
   if (N == 0) return;
   CURNN_CHECK_ARG(x && out, "argmax_rows: null x or out");
-  launch_argmax(N, C, x, out, nullptr, nullptr, stream);
+  launch_argmax(N, C, x, out, nullptr, nullptr, nullptr, stream);
 }
 
 void count_correct(int N, int C, const float* logits, const std::int32_t* labels,
-                   unsigned long long* count, cudaStream_t stream) {
+                   unsigned long long* count, unsigned long long* bad_id, cudaStream_t stream) {
   CURNN_CHECK_ARG(N >= 0 && C >= 1, "count_correct over [" << N << ", " << C << "]");
   CURNN_CHECK_ARG(count, "count_correct: null count");
   CURNN_CUDA_CHECK(cudaMemsetAsync(count, 0, sizeof *count, stream));
   if (N == 0) return;
   CURNN_CHECK_ARG(logits && labels, "count_correct: null logits or labels");
-  launch_argmax(N, C, logits, nullptr, labels, count, stream);
+  launch_argmax(N, C, logits, nullptr, labels, count, bad_id, stream);
 }
 
 }  // namespace curnn::cuda

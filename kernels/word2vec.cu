@@ -28,7 +28,13 @@
 // Across items: Hogwild, no locks and no atomics, like word2vec.c's threads. Items that share a
 // row race on it (updates may interleave or be lost), so the result equals the sequential
 // reference only when the items of a launch touch disjoint rows; word2vec.c makes the same
-// trade. Ids are trusted (the ops:: layer checks them on the CPU path only).
+// trade.
+// Ids: before touching a row, each item's warp checks its count and ids in the reference's order
+// (input_count, the first m input ids, the target, the negatives: key slot j = 0, 1..C, C + 1,
+// C + 2..C + K + 1 of item n gives index n * (C + K + 2) + j); an item with a bad one is skipped
+// (loss NaN) and reports it through the caller's id-error slot (report_bad_id: the lowest index
+// wins, i.e. the reference's first failing check), which the op turns into the CPU's
+// ArgumentError at the context's next synchronisation. No memory out of bounds is touched.
 //
 // Tests: tests/word2vec_cuda_test.cpp (vs the reference on disjoint-row batches, skip-gram E 128
 // and CBOW E 300 at the experiments' sizes, every instantiation from E 1 to 512, unaligned
@@ -246,13 +252,38 @@ constexpr int kUpFrontMaxPerLane = 4;
 constexpr int kUpFrontMinBlocks = 4;
 
 // kT > 0: targets_up_front (needs K + 1 <= kT); kT == 0: targets_streamed.
+// Checks item n's input count and ids (see the header); reports the first bad one and returns
+// false when there is one. Warp-uniform result.
+__device__ __forceinline__ bool item_ids_valid(int n, int m, int C, int K, std::int32_t V,
+                                               const std::int32_t* in, std::int32_t target,
+                                               const std::int32_t* neg, int lane,
+                                               unsigned long long* bad_id) {
+  const std::int64_t base = static_cast<std::int64_t>(n) * (C + K + 2);
+  if (m < 0 || m > C) {
+    if (lane == 0) detail::report_bad_id(bad_id, base, m);
+    return false;
+  }
+  bool bad = false;
+  for (int j = 1 + lane; j < C + K + 2; j += 32) {
+    if (j <= C && j > m) continue;  // an unused input slot
+    const std::int32_t id =
+        j <= C ? __ldg(in + j - 1) : (j == C + 1 ? target : __ldg(neg + j - C - 2));
+    if (id < 0 || id >= V) {
+      detail::report_bad_id(bad_id, base + j, id);
+      bad = true;
+    }
+  }
+  return !__any_sync(detail::kFullMask, bad);
+}
+
 template <int kVec, int kChunks, int kT>
 __global__ void __launch_bounds__(kThreads, kT > 0 ? kUpFrontMinBlocks : 1)
-    sgns_step_kernel(int E, int K, int C, int N, const std::int32_t* __restrict__ input_ids,
+    sgns_step_kernel(int E, int K, int C, int N, std::int32_t V,
+                     const std::int32_t* __restrict__ input_ids,
                      const std::int32_t* __restrict__ input_count,
                      const std::int32_t* __restrict__ target_ids,
                      const std::int32_t* __restrict__ negative_ids, float alpha, float* syn0,
-                     float* syn1neg, float* loss) {
+                     float* syn1neg, float* loss, unsigned long long* bad_id) {
   using Row = LaneRow<kVec, kChunks>;
   constexpr int kWarps = kThreads / 32;
   const int lane = threadIdx.x & 31;
@@ -261,9 +292,13 @@ __global__ void __launch_bounds__(kThreads, kT > 0 ? kUpFrontMinBlocks : 1)
     const std::int32_t* in = input_ids + static_cast<std::int64_t>(n) * C;
     const std::int32_t* neg = negative_ids + static_cast<std::int64_t>(n) * K;
     const int m = __ldg(input_count + n);
+    const std::int32_t target = __ldg(target_ids + n);
+    if (!item_ids_valid(n, m, C, K, V, in, target, neg, lane, bad_id)) {
+      if (loss != nullptr && lane == 0) loss[n] = __int_as_float(0x7fc00000);
+      continue;
+    }
     float item_loss = 0.f;
     if (m > 0) {
-      const std::int32_t target = __ldg(target_ids + n);
       Row neu1, neu1e;
       neu1e.fill(0.f);
       if constexpr (kT > 0) {
@@ -280,19 +315,20 @@ __global__ void __launch_bounds__(kThreads, kT > 0 ? kUpFrontMinBlocks : 1)
 }
 
 template <int kVec, int kChunks>
-void launch(int E, int K, int C, int N, const std::int32_t* input_ids,
+void launch(int E, int K, int C, int N, std::int32_t V, const std::int32_t* input_ids,
             const std::int32_t* input_count, const std::int32_t* target_ids,
             const std::int32_t* negative_ids, float alpha, float* syn0, float* syn1neg, float* loss,
-            cudaStream_t stream) {
+            unsigned long long* bad_id, cudaStream_t stream) {
   const unsigned blocks = detail::grid_for(static_cast<std::int64_t>(N) * 32, kThreads);
   constexpr bool kUpFrontFits = kVec * kChunks <= kUpFrontMaxPerLane;
   if (kUpFrontFits && K + 1 <= kUpFrontTargets) {
     sgns_step_kernel<kVec, kChunks, kUpFrontFits ? kUpFrontTargets : 0>
-        <<<blocks, kThreads, 0, stream>>>(E, K, C, N, input_ids, input_count, target_ids,
-                                          negative_ids, alpha, syn0, syn1neg, loss);
+        <<<blocks, kThreads, 0, stream>>>(E, K, C, N, V, input_ids, input_count, target_ids,
+                                          negative_ids, alpha, syn0, syn1neg, loss, bad_id);
   } else {
-    sgns_step_kernel<kVec, kChunks, 0><<<blocks, kThreads, 0, stream>>>(
-        E, K, C, N, input_ids, input_count, target_ids, negative_ids, alpha, syn0, syn1neg, loss);
+    sgns_step_kernel<kVec, kChunks, 0>
+        <<<blocks, kThreads, 0, stream>>>(E, K, C, N, V, input_ids, input_count, target_ids,
+                                          negative_ids, alpha, syn0, syn1neg, loss, bad_id);
   }
   CURNN_CUDA_CHECK_LAUNCH();
 }
@@ -303,19 +339,23 @@ bool aligned16(const void* p) {
 
 }  // namespace
 
-void sgns_step(int E, int K, int C, int N, const std::int32_t* input_ids,
+void sgns_step(int E, int K, int C, int N, std::int32_t V, const std::int32_t* input_ids,
                const std::int32_t* input_count, const std::int32_t* target_ids,
                const std::int32_t* negative_ids, float alpha, float* syn0, float* syn1neg,
-               float* loss, cudaStream_t stream) {
+               float* loss, unsigned long long* bad_id, cudaStream_t stream) {
   CURNN_CHECK_ARG(E >= 1 && E <= kSgnsMaxEmbedding,
                   "sgns_step: E " << E << " outside [1, " << kSgnsMaxEmbedding << "]");
-  CURNN_CHECK_ARG(K >= 1 && C >= 1 && N >= 0, "sgns_step: K " << K << ", C " << C << ", N " << N);
+  CURNN_CHECK_ARG(K >= 1 && C >= 1 && N >= 0 && V >= 1,
+                  "sgns_step: K " << K << ", C " << C << ", N " << N << ", V " << V);
+  CURNN_CHECK_ARG(static_cast<std::int64_t>(N) * (C + K + 2) <= 0xFFFFFFFFll,
+                  "sgns_step: N * (C + K + 2) = " << static_cast<std::int64_t>(N) * (C + K + 2)
+                                                  << " id slots exceed 2^32 (split the batch)");
   if (N == 0) return;
   CURNN_CHECK_ARG(input_ids && input_count && target_ids && negative_ids && syn0 && syn1neg,
                   "sgns_step: null pointer argument");
   const auto args = [&](auto launcher) {
-    launcher(E, K, C, N, input_ids, input_count, target_ids, negative_ids, alpha, syn0, syn1neg,
-             loss, stream);
+    launcher(E, K, C, N, V, input_ids, input_count, target_ids, negative_ids, alpha, syn0, syn1neg,
+             loss, bad_id, stream);
   };
   if (E % 4 == 0 && aligned16(syn0) && aligned16(syn1neg)) {
     switch (math::ceil_div(E, 128)) {

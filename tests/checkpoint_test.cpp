@@ -271,9 +271,12 @@ TEST_F(PtbCheckpoint, ContainerDamageIsRefused) {
   expect_one_line_error(resume(), "not valid JSON");
   test::write_bytes(ckpt(), checkpoint_bytes("[1, 2]", {1.0f}));
   expect_one_line_error(resume(), "not a JSON object");
-  // Nesting a million deep, where a value is echoed: named by its kind, not dumped.
+  // Nesting a million deep: refused while parsing (apps/json_text.hpp), never recursed into.
   const std::string deep = std::string(1000000, '[') + std::string(1000000, ']');
   test::write_bytes(ckpt(), checkpoint_bytes(R"({"format":)" + deep + "}", {1.0f}));
+  expect_one_line_error(resume(), "JSON nested deeper than 64 levels");
+  // Shallow, where a value is echoed: named by its kind, not dumped.
+  test::write_bytes(ckpt(), checkpoint_bytes(R"({"format":[[1,2],[3]]})", {1.0f}));
   expect_one_line_error(resume(), "'format' is an array");
 }
 

@@ -1,4 +1,5 @@
-// Core API on the GPU: device buffers, explicit copies on a stream, error messages.
+// Core API on the GPU: device buffers, copies ordered on a context's stream, invalid ids found on
+// the device and reported at the next synchronisation, error messages.
 #include <gtest/gtest.h>
 
 #include "curnn/context.hpp"
@@ -14,10 +15,10 @@ TEST(CoreCuda, DeviceBufferRoundTripOnStream) {
   Context ctx = Context::cuda();
   const auto host = test::random_uniform(1 << 20, -1, 1, 3);
   Buffer<float> d(Device::CUDA, host.size());
-  copy(ConstTensor(host.data(), {static_cast<std::int64_t>(host.size())}, Device::CPU), d.view(),
-       ctx.stream());
+  copy(ctx, ConstTensor(host.data(), {static_cast<std::int64_t>(host.size())}, Device::CPU),
+       d.view());
   Buffer<float> d2(Device::CUDA, host.size());
-  copy(d.view(), d2.view(), ctx.stream());
+  copy(ctx, d.view(), d2.view());
   EXPECT_EQ(test::host_copy(ctx, d2), host);
   std::printf("[    device] %s\n", cuda_device_description().c_str());
 }

@@ -1,8 +1,8 @@
 // Uploads for CUDA tests, queued on the context's own stream (ordered before every later op of
-// that context without a host wait). The GPU runs first found the race this avoided: a
-// cudaMemcpy from pageable memory on the legacy stream could land after a kernel on a
-// non-blocking Context stream. core copy() now waits for null-stream copies, so
-// test::device_copy / device_poisoned are safe as well; these are the stream-ordered variant.
+// that context without a host wait). The GPU runs first found the race that copies on another
+// stream invite: a cudaMemcpy from pageable memory on the legacy stream could land after a
+// kernel on a non-blocking Context stream. copy() now always takes a Context; test::device_copy /
+// device_poisoned (support/cuda_test.hpp) wait for their own upload instead.
 #pragma once
 
 #include <cstdint>
@@ -16,10 +16,7 @@ namespace curnn::test {
 
 template <class T>
 Buffer<T> upload(const Context& ctx, const std::vector<T>& host) {
-  Buffer<T> b(Device::CUDA, host.size());
-  copy(TensorView<const T>(host.data(), {static_cast<std::int64_t>(host.size())}, Device::CPU),
-       b.view(), ctx.stream());
-  return b;
+  return to_buffer(ctx, host);
 }
 
 // n NaNs on the device, ordered on ctx's stream, so that unwritten outputs fail comparisons.

@@ -20,9 +20,8 @@ struct DeviceArray {
       : buffer(Device::CUDA, host.size() + off), offset(off) {
     std::vector<float> padded(host.size() + off, 0.f);
     std::copy(host.begin(), host.end(), padded.begin() + off);
-    copy(ConstTensor(padded.data(), {static_cast<std::int64_t>(padded.size())}, Device::CPU),
-         buffer.view(), ctx.stream());
-    ctx.synchronize();  // `padded` dies here
+    copy(ctx, ConstTensor(padded.data(), {static_cast<std::int64_t>(padded.size())}, Device::CPU),
+         buffer.view());
   }
   float* data() { return buffer.data() + offset; }
   Tensor view(std::int64_t rows, std::int64_t cols) {

@@ -19,7 +19,7 @@ namespace {
 
 // A copy (gather) and the sequential sums the deterministic kernel reproduces have no rounding
 // differences to allow for.
-constexpr test::Tolerance kExact{0.0, 0.0};
+constexpr test::Tolerance kExact{0.0};  // bitwise equal
 
 struct Case {
   std::int64_t V, E, N;
@@ -100,6 +100,11 @@ std::vector<float> cuda_scatter_add(Context& ctx, const Case& c,
   const Buffer<float> d_dout = test::device_copy(dout);
   Buffer<float> d_table = test::device_copy(dtable0);
   ops::embedding_scatter_add(ctx, d_ids.view(), d_dout.view({c.N, c.E}), d_table.view({c.V, c.E}));
+  bool bad_ids = false;
+  for (const std::int32_t id : ids) bad_ids = bad_ids || id < 0 || id >= c.V;
+  if (bad_ids) {  // reported at the next synchronisation (id_errors_cuda_test.cpp: the message)
+    EXPECT_THROW(ctx.synchronize(), ArgumentError) << describe("scatter_add with bad ids", c);
+  }
   return test::host_copy(ctx, d_table);
 }
 
@@ -154,8 +159,9 @@ TEST(EmbeddingCuda, ScatterAddMatchesReference) {
   }
 }
 
-// Ids outside [0, V): gather writes a zero row, both scatter-add variants skip them, and no
-// memory out of bounds is touched (the sanitizer runs of this suite check that).
+// Ids outside [0, V): gather writes a zero row, both scatter-add variants skip them, the context
+// reports them at its next synchronisation (the message: id_errors_cuda_test.cpp), and no memory
+// out of bounds is touched (the sanitizer runs of this suite check that).
 TEST(EmbeddingCuda, OutOfRangeIdsAreZeroedOrSkipped) {
   CURNN_REQUIRE_CUDA();
   Context ctx = Context::cuda();
@@ -176,6 +182,7 @@ TEST(EmbeddingCuda, OutOfRangeIdsAreZeroedOrSkipped) {
   const Buffer<std::int32_t> d_ids = test::device_copy(ids);
   Buffer<float> out = test::device_poisoned(c.N * c.E);
   ops::embedding_gather(ctx, d_ids.view(), d_table.view({c.V, c.E}), out.view({c.N, c.E}));
+  EXPECT_THROW(ctx.synchronize(), ArgumentError);
   EXPECT_TRUE(test::expect_close("gather with bad ids", test::host_copy(ctx, out), want, kExact));
 
   check_scatter_add(c, ids, 302);

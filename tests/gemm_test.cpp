@@ -161,8 +161,8 @@ TEST(Gemm, CpuMatchesReferenceOddShapes) {
   check_cpu_gemm(20, 33, 130, 4);
 }
 
-// Large enough (16.9M multiply-adds) for the BLAS path to split C into column blocks, one per
-// core (host/ops/gemm.cpp), with an odd N so that the blocks differ in width.
+// Large enough (16.9M multiply-adds) for the BLAS path to split C into column blocks
+// (ops::cpu_gemm_column_blocks), with an odd N so that the blocks differ in width.
 TEST(Gemm, CpuMatchesReferenceWhenSplitIntoColumnBlocks) {
   check_cpu_gemm(64, 1031, 256, 5);
 }

@@ -75,6 +75,34 @@ TEST(LstmCellCuda, ForwardMatchesReference) {
     for (const bool mask : {false, true}) check_forward(ctx, s, mask, mask ? 1.f : 0.f, 0);
 }
 
+// The optional copies of c and h (the LSTM layer's final state): bitwise the c and h the same
+// launch writes, on the vector (offset 0) and scalar (offset 1) paths.
+TEST(LstmCellCuda, CopiesOfCAndHAreBitwiseCAndH) {
+  CURNN_REQUIRE_CUDA();
+  Context ctx = Context::cuda();
+  for (const Size s : {Size{20, 200}, Size{3, 37}}) {
+    for (const int offset : {0, 1}) {
+      const int B = s.B, H = s.H;
+      const std::size_t units = static_cast<std::size_t>(B) * H;
+      const auto in = test::lstm_cell_inputs<float>(B, H, true, 500 + B + H);
+      test::DeviceArray pre(ctx, in.preact, offset), bias(ctx, in.bias, offset),
+          cp(ctx, in.c_prev, offset), mask(ctx, in.mask, offset);
+      test::DeviceArray gates = test::poisoned(ctx, 4 * units, offset),
+                        c = test::poisoned(ctx, units, offset),
+                        h = test::poisoned(ctx, units, offset),
+                        hd = test::poisoned(ctx, units, offset),
+                        c_copy = test::poisoned(ctx, units, offset),
+                        h_copy = test::poisoned(ctx, units, offset);
+      ops::lstm_cell_forward(ctx, pre.view(B, 4 * H), bias.view(4 * H), cp.view(B, H), 1.f,
+                             gates.view(B, 4 * H), c.view(B, H), h.view(B, H), mask.view(B, H),
+                             hd.view(B, H), c_copy.view(B, H), h_copy.view(B, H));
+      const std::string tag = label("copies", s, true) + " offset " + std::to_string(offset);
+      EXPECT_EQ(c_copy.host(ctx), c.host(ctx)) << tag;
+      EXPECT_EQ(h_copy.host(ctx), h.host(ctx)) << tag;
+    }
+  }
+}
+
 // Which of dh, dh_out, dc reach the backward (the others are absent).
 struct Present {
   bool dh, dh_out, dc;

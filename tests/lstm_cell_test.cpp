@@ -254,6 +254,43 @@ TEST(LstmCellOps, CpuForwardBackwardRunTheReference) {
   EXPECT_EQ(dcp, dcp2);
 }
 
+// The optional second copies of c and h (an LSTM layer's last step writes its final state into
+// the caller's buffers with them): bitwise c and h, with or without a mask.
+TEST(LstmCellOps, CopiesOfCAndHAreBitwiseCAndH) {
+  Context ctx = Context::cpu();
+  const int B = 3, H = 7;
+  for (const bool with_mask : {false, true}) {
+    const auto in = test::lstm_cell_inputs<float>(B, H, with_mask, 43);
+    std::vector<float> gates(4 * B * H), c(B * H), h(B * H), hd(B * H), c_copy(B * H, NAN),
+        h_copy(B * H, NAN);
+    const auto unit = [&](std::vector<float>& v) { return Tensor(v.data(), {B, H}, Device::CPU); };
+    ops::lstm_cell_forward(
+        ctx, ConstTensor(in.preact.data(), {B, 4 * H}, Device::CPU),
+        ConstTensor(in.bias.data(), {4 * H}, Device::CPU),
+        ConstTensor(in.c_prev.data(), {B, H}, Device::CPU), 1.f,
+        Tensor(gates.data(), {B, 4 * H}, Device::CPU), unit(c), unit(h),
+        with_mask ? ConstTensor(in.mask.data(), {B, H}, Device::CPU) : ConstTensor{},
+        with_mask ? unit(hd) : Tensor{}, unit(c_copy), unit(h_copy));
+    EXPECT_EQ(c_copy, c) << with_mask;
+    EXPECT_EQ(h_copy, h) << with_mask;
+    // One copy alone, and a copy of the wrong shape.
+    std::fill(h_copy.begin(), h_copy.end(), NAN);
+    ops::lstm_cell_forward(ctx, ConstTensor(in.preact.data(), {B, 4 * H}, Device::CPU),
+                           ConstTensor(in.bias.data(), {4 * H}, Device::CPU),
+                           ConstTensor(in.c_prev.data(), {B, H}, Device::CPU), 1.f,
+                           Tensor(gates.data(), {B, 4 * H}, Device::CPU), unit(c), unit(h), {}, {},
+                           {}, unit(h_copy));
+    EXPECT_EQ(h_copy, h);
+    EXPECT_THROW(
+        ops::lstm_cell_forward(ctx, ConstTensor(in.preact.data(), {B, 4 * H}, Device::CPU),
+                               ConstTensor(in.bias.data(), {4 * H}, Device::CPU),
+                               ConstTensor(in.c_prev.data(), {B, H}, Device::CPU), 1.f,
+                               Tensor(gates.data(), {B, 4 * H}, Device::CPU), unit(c), unit(h), {},
+                               {}, Tensor(c_copy.data(), {H, B}, Device::CPU)),
+        ArgumentError);
+  }
+}
+
 TEST(LstmCellOps, RejectsBadArguments) {
   Context ctx = Context::cpu();
   const int B = 2, H = 3;

@@ -1,10 +1,12 @@
 // build/bin/curnn-mnist end to end on tiny synthetic IDX files (4 x 5 pixel "images", a few dozen
 // of them): the book's log lines, the JSON log, both heads, checkpoint + resume continuing the
-// same run exactly, and bad input (corrupt magic, truncated file, mismatched counts, missing
-// folder, bad flags) giving a non-zero exit and a one-line error. Runs on the CPU backend.
+// same run exactly; on learnable 10 x 6 images (a bar on the label's row) the test accuracy well
+// above chance and the loss falling; bad input (corrupt magic, truncated file, mismatched counts,
+// missing folder, bad flags) giving a clean non-zero exit (a crash fails) and a one-line error.
+// Runs on the CPU backend.
 #include <gtest/gtest.h>
-#include <sys/wait.h>
 
+#include <cmath>
 #include <filesystem>
 #include <fstream>
 #include <regex>
@@ -14,6 +16,7 @@
 
 #include "support/data_files.hpp"
 #include "support/idx_files.hpp"
+#include "support/run_app.hpp"
 
 namespace curnn {
 namespace {
@@ -22,10 +25,12 @@ namespace fs = std::filesystem;
 
 // All executables go to build/bin: the app sits next to this test.
 std::string app_path() {
-  return (fs::read_symlink("/proc/self/exe").parent_path() / "curnn-mnist").string();
+  return test::app_path("curnn-mnist");
 }
 
+// How the app ended, its stdout (out) and stderr (err).
 struct RunResult {
+  test::AppResult app;
   int exit_code;
   std::string out, err;
   std::vector<std::string> out_lines() const {
@@ -37,10 +42,7 @@ struct RunResult {
 };
 
 std::string read_text(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::ostringstream s;
-  s << in.rdbuf();
-  return s.str();
+  return test::read_file_text(path);
 }
 
 class MnistApp : public ::testing::Test {
@@ -67,17 +69,15 @@ class MnistApp : public ::testing::Test {
 
   // Runs the app with the small model's flags plus `args`.
   RunResult run(const std::string& args, bool small_model = true) {
-    const std::string out = dir_ / "stdout", err = dir_ / "stderr";
     const std::string flags =
         small_model ? " --device cpu --validation-size 8 --batch-size 4 --hidden 6 --seed 3" : "";
-    const std::string cmd =
-        "'" + app_path() + "'" + flags + " " + args + " >'" + out + "' 2>'" + err + "'";
-    const int status = std::system(cmd.c_str());
-    return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, read_text(out), read_text(err)};
+    const test::AppResult r = test::run_app_split("curnn-mnist", flags + " " + args, dir_.str());
+    return {r, r.exit_code, r.output, r.err};
   }
 
+  // A clean exit with an error code (a crash fails) and one line naming the problem.
   void expect_one_line_error(const RunResult& r, const std::string& part) {
-    EXPECT_NE(r.exit_code, 0);
+    EXPECT_TRUE(test::exited_with_error(r.app));
     EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 1) << r.err;
     EXPECT_NE(r.err.find(part), std::string::npos) << "'" << part << "' not in: " << r.err;
   }
@@ -116,6 +116,91 @@ TEST_F(MnistApp, PrintsTheBooksLinesAndTheJsonLog) {
   EXPECT_NE(records[1].find("\"iter\":40"), std::string::npos) << records[1];
   EXPECT_NE(records[3].find("\"test_accuracy\""), std::string::npos) << records[3];
   EXPECT_NE(records[3].find("\"samples_per_s\""), std::string::npos) << records[3];
+}
+
+// --eval-every 30 (batch 4): the test accuracy after the steps that reach 32, 60 and 92 samples,
+// printed and logged; the book's lines and the final test accuracy are those of the same run
+// without it (evaluating does not change the training).
+TEST_F(MnistApp, EvalEveryLogsTheTestAccuracyAndLeavesTheRunUnchanged) {
+  write_dataset(false);
+  const std::string data = "--data-path '" + data_ + "' --max-samples 100";
+  const RunResult plain = run(data);
+  ASSERT_EQ(plain.exit_code, 0) << plain.err;
+  const RunResult evaluated =
+      run(data + " --eval-every 30 --log-json '" + (dir_ / "log.json") + "'");
+  ASSERT_EQ(evaluated.exit_code, 0) << evaluated.err;
+  const std::regex eval_line(R"(Iter (\d+), Testing Accuracy= ([01]\.\d{5}))");
+  std::vector<std::string> book_lines, eval_iters;
+  for (const std::string& line : evaluated.out_lines()) {
+    std::smatch m;
+    if (std::regex_match(line, m, eval_line)) {
+      eval_iters.push_back(m[1]);
+    } else if (std::regex_match(line, kIterLine) || std::regex_match(line, kTestLine)) {
+      book_lines.push_back(line);
+    }
+  }
+  EXPECT_EQ(eval_iters, (std::vector<std::string>{"32", "60", "92"})) << evaluated.out;
+  std::vector<std::string> plain_book_lines;
+  for (const std::string& line : plain.out_lines()) {
+    if (std::regex_match(line, kIterLine) || std::regex_match(line, kTestLine)) {
+      plain_book_lines.push_back(line);
+    }
+  }
+  EXPECT_EQ(plain_book_lines.size(), 3u) << plain.out;  // Iter 40, Iter 80, Testing Accuracy
+  EXPECT_EQ(book_lines, plain_book_lines) << evaluated.out;
+  const std::string log = read_text(dir_ / "log.json");
+  std::size_t evals = 0;
+  for (std::size_t at = 0; (at = log.find("\"type\":\"eval\"", at)) != std::string::npos; ++at) {
+    ++evals;
+  }
+  EXPECT_EQ(evals, 3u) << log;
+  EXPECT_NE(log.find("\"iter\":60"), std::string::npos) << log;
+}
+
+// The test accuracy that a run prints, or NaN.
+double test_accuracy(const RunResult& r) {
+  std::smatch m;
+  return std::regex_search(r.out, m, kTestLine) ? std::stod(m[1]) : NAN;
+}
+
+// 300 training images (50 of them the validation split) whose label is the row of a bright bar,
+// 60 test images: 750 steps of batch 4 learn them, for either head, far above chance (0.1).
+TEST_F(MnistApp, LearnsBarImagesFarAboveChance) {
+  std::vector<int> train_labels(300), test_labels(60);
+  for (std::size_t i = 0; i < train_labels.size(); ++i) train_labels[i] = (i * 7 + i / 10) % 10;
+  for (std::size_t i = 0; i < test_labels.size(); ++i) test_labels[i] = (i * 3 + 1) % 10;
+  write("train-images-idx3-ubyte", test::idx_bar_images(train_labels, 10, 6, 1));
+  write("train-labels-idx1-ubyte", test::idx_labels(train_labels));
+  write("t10k-images-idx3-ubyte", test::idx_bar_images(test_labels, 10, 6, 2));
+  write("t10k-labels-idx1-ubyte", test::idx_labels(test_labels));
+  for (const char* head : {"outputs-last", "final-states"}) {
+    const RunResult r =
+        run("--data-path '" + data_ +
+                "' --device cpu --batch-size 4 --hidden 16 "
+                "--seed 3 --max-samples 3000 --lr 0.01 --validation-size 50 --head " +
+                head + " --log-json '" + (dir_ / "log.json") + "'",
+            /*small_model=*/false);
+    ASSERT_EQ(r.exit_code, 0) << r.app.how() << "\n" << r.err;
+    const double accuracy = test_accuracy(r);
+    EXPECT_GE(accuracy, 0.8) << head << ": chance is 0.1\n" << r.out;
+    EXPECT_LE(accuracy, 1.0) << r.out;
+    std::vector<double> losses;
+    for (const auto& line : r.out_lines()) {
+      std::smatch m;
+      if (std::regex_search(line, m, std::regex(R"(Minibatch Loss= ([\d.]+))"))) {
+        losses.push_back(std::stod(m[1]));
+      }
+    }
+    ASSERT_GE(losses.size(), 5u) << r.out;
+    for (const double loss : losses) EXPECT_TRUE(std::isfinite(loss)) << r.out;
+    EXPECT_GT(losses.front(), 1.0) << "near ln 10 = 2.3 untrained\n" << r.out;
+    EXPECT_LT(losses.back(), 0.5 * losses.front()) << r.out;
+    // The JSON log's final record carries the printed accuracy.
+    const std::string log = read_text(dir_ / "log.json");
+    std::smatch m;
+    ASSERT_TRUE(std::regex_search(log, m, std::regex(R"("test_accuracy":([\d.eE+-]+))"))) << log;
+    EXPECT_NEAR(std::stod(m[1]), accuracy, 1e-5);
+  }
 }
 
 TEST_F(MnistApp, FinalStatesHeadRuns) {

@@ -147,7 +147,19 @@ TEST(NceCuda, BookSizeForwardOnly) {
 TEST(NceCuda, OddSizesForwardBackward) {
   CURNN_REQUIRE_CUDA();
   expect_matches_reference(NceCase(7, 37, 5, 1001, 300), true);
-  expect_matches_reference(NceCase(33, 100, 45, 1001, 310), true);  // 2 sampled chunks
+  expect_matches_reference(NceCase(33, 100, 45, 1001, 310),
+                           true);  // 8 rows in flight: a partial round
+}
+
+// Every register width of the example kernel: E <= 128 keeps 8 sampled rows in flight per warp,
+// E <= 256 four, E <= 512 two, E <= 1024 one; S is chosen to leave a partial last round.
+TEST(NceCuda, EveryRowsInFlightWidth) {
+  CURNN_REQUIRE_CUDA();
+  expect_matches_reference(NceCase(9, 128, 71, 2000, 320), true);   // 8 rows, rounds of 64
+  expect_matches_reference(NceCase(9, 200, 45, 2000, 330), true);   // 4 rows, rounds of 32
+  expect_matches_reference(NceCase(9, 256, 17, 2000, 340), false);  // 4 rows
+  expect_matches_reference(NceCase(5, 400, 21, 800, 350), true);    // 2 rows, rounds of 16
+  expect_matches_reference(NceCase(4, 1024, 9, 300, 360), true);    // 1 row, rounds of 8
 }
 
 TEST(NceCuda, OddSizesForwardOnly) {
@@ -176,6 +188,8 @@ TEST(NceCuda, DeterministicRunToRun) {
   EXPECT_EQ(test::host_copy(ctx, d.loss), loss1);
 }
 
+// Out-of-range ids make what they touch NaN, never read out of bounds, and are an ArgumentError at
+// the context's next synchronisation (its message: id_errors_cuda_test.cpp).
 TEST(NceCuda, OutOfRangeIdsGiveNaNNotOutOfBoundsReads) {
   CURNN_REQUIRE_CUDA();
   NceCase c(9, 40, 7, 300, 700);
@@ -184,6 +198,7 @@ TEST(NceCuda, OutOfRangeIdsGiveNaNNotOutOfBoundsReads) {
     Context ctx = Context::cuda();
     DeviceNce d(c);
     d.run(ctx, true);
+    EXPECT_THROW(ctx.synchronize(), ArgumentError);
     const auto loss = test::host_copy(ctx, d.loss), dx = test::host_copy(ctx, d.dx);
     for (int b = 0; b < c.B; ++b) {
       EXPECT_EQ(std::isnan(loss[b]), b == 4) << b;
@@ -195,6 +210,7 @@ TEST(NceCuda, OutOfRangeIdsGiveNaNNotOutOfBoundsReads) {
   Context ctx = Context::cuda();
   DeviceNce d(c);
   d.run(ctx, false);
+  EXPECT_THROW(ctx.synchronize(), ArgumentError);
   for (float v : test::host_copy(ctx, d.loss)) EXPECT_TRUE(std::isnan(v));
 }
 

@@ -10,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "cuda_upload.hpp"
 #include "curnn/ops/reduce.hpp"
 #include "curnn/ref/reduce.hpp"
 #include "device_array.hpp"
@@ -180,6 +181,40 @@ TEST(ReduceCuda, ElementwiseMatchesReference) {
         expect("mul in place", x,
                [&](DVec& r) { ref::mul<double>(N, r.data(), bd.data(), r.data()); });
       }
+    }
+}
+
+// add_row_vector (the softmax and output layers' bias) at the experiments' logits shapes (PTB
+// [T*B, V] training windows and evaluation rows, MNIST [B, 10]) and odd ones, aligned and 4 bytes
+// off: bitwise equal to the float reference (one IEEE add per element on either side) and within
+// the rule of the double reference.
+TEST(ReduceCuda, AddRowVectorMatchesReference) {
+  CURNN_REQUIRE_CUDA();
+  Context ctx = Context::cuda();
+  struct Shape {
+    int N, C;
+  };
+  for (const Shape s : {Shape{400, 10000}, Shape{1, 10000}, Shape{128, 10}, Shape{700, 10000},
+                        Shape{3, 37}, Shape{1, 1}, Shape{4099, 257}, Shape{2, 1 << 20}})
+    for (const int offset : {0, 1}) {
+      const std::size_t n = std::size_t(s.N) * s.C;
+      const std::string what = "add_row_vector N=" + std::to_string(s.N) +
+                               " C=" + std::to_string(s.C) + " offset=" + std::to_string(offset);
+      FVec x = test::random_uniform<float>(n + offset, -2, 2, n + 5),
+           v = test::random_uniform<float>(s.C + offset, -2, 2, n + 6);
+      Buffer<float> xd = test::upload(ctx, x), vd = test::upload(ctx, v);
+      ops::add_row_vector(ctx, ConstTensor(vd.data() + offset, {s.C}, Device::CUDA),
+                          Tensor(xd.data() + offset, {s.N, s.C}, Device::CUDA));
+      FVec got = test::host_copy(ctx, xd);
+      if (offset) EXPECT_EQ(got[0], x[0]) << what << ": wrote before the view";
+      got.erase(got.begin(), got.begin() + offset);
+      x.erase(x.begin(), x.begin() + offset);
+      v.erase(v.begin(), v.begin() + offset);
+      DVec want_double = test::cast<double>(x);
+      ref::add_row_vector<double>(s.N, s.C, test::cast<double>(v).data(), want_double.data());
+      ref::add_row_vector<float>(s.N, s.C, v.data(), x.data());
+      EXPECT_TRUE(test::expect_close(what + " vs ref<float>", got, x, {0.0}));
+      EXPECT_TRUE(test::expect_close(what + " vs ref<double>", got, want_double));
     }
 }
 

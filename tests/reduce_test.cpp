@@ -174,5 +174,61 @@ TEST(ReduceOps, RejectsBadArguments) {
   EXPECT_THROW(ops::all_finite(ctx, ConstTensor(x.data(), {6}, Device::CUDA)), ArgumentError);
 }
 
+// add_row_vector, the dense layers' bias: the reference by hand, its gradients (d/dx = r,
+// d/dv = column sums of r), and the op on the CPU backend in float and double with its argument
+// checks.
+TEST(Reduce, AddRowVectorHandComputed) {
+  Vec x{1, 2, 3, 4, 5, 6};  // [2, 3]
+  const Vec v{10, -20, 0.5};
+  ref::add_row_vector<double>(2, 3, v.data(), x.data());
+  EXPECT_EQ(x, (Vec{11, -18, 3.5, 14, -15, 6.5}));
+  ref::add_row_vector<double>(0, 3, v.data(), x.data());  // no rows: nothing changes
+  EXPECT_EQ(x, (Vec{11, -18, 3.5, 14, -15, 6.5}));
+}
+
+TEST(ReduceGrad, AddRowVector) {
+  const int N = 4, C = 5;
+  const Vec x = test::random_uniform<double>(N * C, -1, 1, 11),
+            v = test::random_uniform<double>(C, -1, 1, 12),
+            r = test::random_uniform<double>(N * C, -1, 1, 13);
+  auto f = [&](Vec xv, const Vec& vv) {
+    ref::add_row_vector<double>(N, C, vv.data(), xv.data());
+    return test::project(r, xv);
+  };
+  Vec gv(C, 0.0);
+  ref::column_sum<double>(N, C, r.data(), gv.data(), false);
+  EXPECT_TRUE(test::check_gradient(
+      "add_row_vector d/dx", [&](const Vec& p) { return f(p, v); }, x, r));
+  EXPECT_TRUE(test::check_gradient(
+      "add_row_vector d/dv", [&](const Vec& p) { return f(x, p); }, v, gv));
+}
+
+TEST(ReduceOps, AddRowVectorCpuBackend) {
+  Context ctx = Context::cpu();
+  const int N = 7, C = 13;
+  const FVec x0 = test::random_uniform<float>(N * C, -1, 1, 14),
+             v = test::random_uniform<float>(C, -1, 1, 15);
+  FVec x = x0;
+  ops::add_row_vector(ctx, ConstTensor(v.data(), {C}, Device::CPU),
+                      Tensor(x.data(), {N, C}, Device::CPU));
+  for (int n = 0; n < N; ++n)
+    for (int c = 0; c < C; ++c) ASSERT_EQ(x[n * C + c], x0[n * C + c] + v[c]) << n << "," << c;
+  Vec xd = test::cast<double>(x0);
+  const Vec vd = test::cast<double>(v);
+  ops::add_row_vector(ctx, TensorView<const double>(vd.data(), {C}, Device::CPU),
+                      TensorView<double>(xd.data(), {N, C}, Device::CPU));
+  for (int i = 0; i < N * C; ++i) ASSERT_EQ(xd[i], double(x0[i]) + vd[i % C]) << i;
+  // v must be [C] of x [N, C], on the context's device; x must be rank 2.
+  EXPECT_THROW(ops::add_row_vector(ctx, ConstTensor(v.data(), {C - 1}, Device::CPU),
+                                   Tensor(x.data(), {N, C}, Device::CPU)),
+               ArgumentError);
+  EXPECT_THROW(ops::add_row_vector(ctx, ConstTensor(v.data(), {C}, Device::CPU),
+                                   Tensor(x.data(), {N * C}, Device::CPU)),
+               ArgumentError);
+  EXPECT_THROW(ops::add_row_vector(ctx, ConstTensor(v.data(), {C}, Device::CUDA),
+                                   Tensor(x.data(), {N, C}, Device::CPU)),
+               ArgumentError);
+}
+
 }  // namespace
 }  // namespace curnn

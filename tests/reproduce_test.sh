@@ -4,7 +4,11 @@
 # CASE:
 #   smoke            --smoke on tiny synthetic data (tests/support/make_tiny_data.py) writes a
 #                    report with all three sections, every plot a real non-empty PNG, and
-#                    report.html with the images inlined; nothing marks it incomplete.
+#                    report.html with the images inlined; nothing marks it incomplete; the
+#                    summary's values in plausible ranges (check_summary below).
+#   summary_checker  check_summary itself: a plausible summary passes; an accuracy of 0, a NaN
+#                    perplexity or loss, a perplexity no better than uniform, a percentage over
+#                    100, a missing row fail.
 #   missing_data     no data, no mirror, no internet (download URLs that cannot be reached):
 #                    exit 1, a message naming get-data.sh and --data-mirror, no report folder.
 #   half_finished    an experiment that fails (truncated MNIST images): exit 1, the step named,
@@ -14,17 +18,7 @@
 #   corrupt_mirror   get-data.sh with a mirror whose PTB file does not match its SHA-256:
 #                    exit 1 and a message naming the file.
 # The apps must be built in BUILD_DIR/bin.
-set -euo pipefail
-case_name=${1:?usage: reproduce_test.sh CASE BUILD_DIR}
-build=$(cd "${2:?usage: reproduce_test.sh CASE BUILD_DIR}" && pwd)
-repo=$(cd "$(dirname "$0")/.." && pwd)
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
-
-fail() { echo "FAIL: $*" >&2; exit 1; }
-expect_in() {  # expect_in FILE TEXT: FILE contains TEXT
-  grep -qF -- "$2" "$1" || { echo "---- $1:" >&2; cat "$1" >&2; fail "$1 does not contain '$2'"; }
-}
+source "$(dirname "$0")/support/case_test.sh" "$@"
 # A real PNG (signature) of at least 5 kB: an image with axes and data, not an empty file.
 expect_png() {
   [[ -f $1 ]] || fail "$1 is missing"
@@ -32,6 +26,66 @@ expect_png() {
   (($(stat -c %s "$1") >= 5000)) || fail "$1 has only $(stat -c %s "$1") bytes"
 }
 tiny_data() { python3 "$repo/tests/support/make_tiny_data.py" "$1"; }
+
+# check_summary REPORT_MD: the summary table's values of a smoke run (tiny data: 120 words,
+# <unk> and <eos> in the PTB corpus; MNIST digits drawn as a bar on the digit's rows) are numbers
+# in plausible ranges, not just present:
+#   PTB test perplexity       finite, in (1, 122): better than a uniform guess over the vocabulary
+#                             (the smoke run gives ~104 after 16 batches)
+#   MNIST test accuracy       in [0.2, 1]: twice chance (0.1) at least (the smoke run: ~0.6)
+#   tutorial average loss     finite and > 0
+#   fast trainer analogies    finite, in [0%, 100%] (the tiny data's questions are random word
+#                             quadruples: 0% is the honest result of one pass over them)
+check_summary() {
+  python3 - "$1" <<'PY'
+import math
+import re
+import sys
+
+rows = {}
+with open(sys.argv[1]) as f:
+    for line in f:
+        cells = [c.strip() for c in line.strip().strip("|").split("|")]
+        if len(cells) == 8:
+            rows[cells[0]] = cells[2]
+problems = []
+
+
+def value(prefix, pattern):
+    """The first number of the row whose experiment starts with prefix, or None."""
+    names = [name for name in rows if name.startswith(prefix)]
+    if not names:
+        problems.append("no summary row for %r" % prefix)
+        return None
+    m = re.match(pattern, rows[names[0]])
+    if not m:
+        problems.append("%s: %r is not a number" % (names[0], rows[names[0]]))
+        return None
+    return float(m.group(1).replace(",", ""))
+
+
+def check(what, v, ok, expected):
+    if v is not None and not (math.isfinite(v) and ok(v)):
+        problems.append("%s = %r, expected %s" % (what, v, expected))
+
+
+number = r"(-?(?:nan|inf|[\d,]+(?:\.\d+)?))"
+check("PTB test perplexity", value("PTB LSTM LM", number + r"$"),
+      lambda v: 1 < v < 122, "in (1, 122)")
+check("MNIST test accuracy", value("MNIST BiLSTM", number + r"$"),
+      lambda v: 0.2 <= v <= 1, "in [0.2, 1]")
+check("word2vec tutorial average loss", value("word2vec, the book's", number + r" at step"),
+      lambda v: v > 0, "> 0")
+check("word2vec analogy accuracy",
+      value("word2vec, the fast trainer", number + r"%(?: \(\d+ iter\., \d+ thread\(s\)\))?$"),
+      lambda v: 0 <= v <= 100, "in [0, 100]%")
+if problems:
+    print("\n".join("summary: " + p for p in problems), file=sys.stderr)
+    sys.exit(1)
+print("summary values plausible: " + "; ".join("%s %s" % (k, v) for k, v in rows.items()
+                                                 if k != "experiment" and not k.startswith("---")))
+PY
+}
 reproduce() { bash "$repo/scripts/reproduce.sh" --no-setup --build-dir "$build" "$@"; }
 
 case $case_name in
@@ -54,6 +108,7 @@ case $case_name in
     expect_in "$r/report.md" "| gram8-plural | 25 / 26 |"  # the analogy table, per section
     expect_in "$r/report.md" "| word | nearest |"         # the nearest-words table
     expect_in "$r/report.md" "--smoke --data-dir"          # the exact command
+    check_summary "$r/report.md" || { sed -n '1,20p' "$r/report.md" >&2; fail "implausible summary"; }
     for png in ptb.png mnist.png word2vec-loss.png tsne.png; do
       expect_png "$r/$png"
       expect_in "$r/report.md" "]($png)"
@@ -113,6 +168,26 @@ case $case_name in
       >"$tmp/log" 2>&1 || rc=$?
     ((rc == 1)) || { cat "$tmp/log" >&2; fail "exit status $rc, expected 1"; }
     expect_in "$tmp/log" "ptb.train.txt: does not verify"
+    ;;
+  summary_checker)
+    # A summary as make_report.py writes it, then planted bugs, each of which must fail.
+    header="| experiment | metric | ours | book / reference | wall time | throughput | device | mode |"
+    good=("| word2vec, the book's skip-gram NCE | average loss, last 2,000 steps | 5.31 at step 2,000 | 4.6 | 1 min | 9,000 words/s | cpu | SMOKE |"
+      "| word2vec, the fast trainer (skip-gram, negative sampling) | analogy accuracy (top 30k) | 61.54% (5 iter., 2 thread(s)) | 70% | 1 min | 1,000 words/s | cpu | SMOKE |"
+      "| PTB LSTM LM (small) | test perplexity | 97.3 | 115 (small) | 1 min | 900 words/s | cpu | SMOKE |"
+      "| MNIST BiLSTM (rows as time steps) | test accuracy | 0.6450 | 0.98 | 1 min | 50 samples/s | cpu | SMOKE |")
+    write_summary() { printf '%s\n' "$header" "|---|---|---|---|---|---|---|---|" "$@" >"$tmp/report.md"; }
+    write_summary "${good[@]}"
+    check_summary "$tmp/report.md" || fail "a plausible summary was refused"
+    for bug in "0.6450|0.0000" "97.3|nan" "97.3|0.0" "97.3|122.4" "61.54%|nan%" "61.54%|250.00%" \
+      "5.31 at|nan at" "5.31 at|-0.01 at" "0.6450|1.2000"; do
+      write_summary "${good[@]/${bug%%|*}/${bug#*|}}"
+      if check_summary "$tmp/report.md" 2>"$tmp/err"; then fail "planted ${bug#*|} passed"; fi
+      expect_in "$tmp/err" "summary: "
+    done
+    write_summary "${good[@]:0:3}"  # the MNIST row missing
+    if check_summary "$tmp/report.md" 2>"$tmp/err"; then fail "a missing row passed"; fi
+    expect_in "$tmp/err" "no summary row for 'MNIST BiLSTM'"
     ;;
   *) fail "unknown case '$case_name'" ;;
 esac

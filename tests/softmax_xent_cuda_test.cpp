@@ -173,7 +173,8 @@ TEST(SoftmaxXentCuda, LargeOffsetsAndMagnitudes) {
   }
 }
 
-// Documented kernel behaviour for a target outside [0, V): loss NaN, dlogits = g * softmax.
+// Documented kernel behaviour for a target outside [0, V): loss NaN, dlogits = g * softmax, and an
+// ArgumentError at the context's next synchronisation (its message: id_errors_cuda_test.cpp).
 TEST(SoftmaxXentCuda, OutOfRangeTargetGivesNaNLossAndNoOneHot) {
   CURNN_REQUIRE_CUDA();
   Context ctx = Context::cuda();
@@ -194,6 +195,7 @@ TEST(SoftmaxXentCuda, OutOfRangeTargetGivesNaNLossAndNoOneHot) {
     const Buffer<std::int32_t> targets = test::device_copy(t);
     ops::softmax_xent(ctx, logits.view({N, V}), targets.view({N}), loss.view({N}), d.view({N, V}),
                       g);
+    EXPECT_THROW(ctx.synchronize(), ArgumentError);
     const auto got_loss = loss.body_after(ctx, "loss");
     for (int n = 0; n < N; ++n) {
       if (n == 1 || n >= 4) {
@@ -286,14 +288,16 @@ TEST(CountCorrectCuda, MatchesReference) {
     ref::argmax_rows<float>(N, C, x.data(), predicted.data());
     std::vector<std::int32_t> labels = test::random_ids(N, C, 1501u + C);
     for (int n = 0; n < N; n += 2) labels[n] = predicted[n];
-    labels[1] = -1;  // out of range: counted as wrong
-    labels[N - 1] = C;
     std::int64_t want = 0;
     for (int n = 0; n < N; ++n) want += labels[n] == predicted[n];
     const Buffer<float> xd = test::device_copy(x);
     const Buffer<std::int32_t> ld = test::device_copy(labels);
     EXPECT_EQ(ops::count_correct(ctx, xd.view({N, C}), ld.view({N})), want);
-    EXPECT_GE(want, N / 2 - 1);
+    EXPECT_GE(want, N / 2);
+    // A label outside [0, C) is an ArgumentError, as on the CPU (id_errors_cuda_test.cpp).
+    labels[1] = -1;
+    const Buffer<std::int32_t> bad = test::device_copy(labels);
+    EXPECT_THROW(ops::count_correct(ctx, xd.view({N, C}), bad.view({N})), ArgumentError);
   }
 }
 

@@ -1,12 +1,13 @@
 // Short runs of the book's word2vec experiment (curnn/word2vec/tutorial_trainer.hpp) for
-// tests/w2v_tutorial_trainer_test.cpp and tests/w2v_tutorial_trainer_cuda_test.cpp.
+// tests/w2v_tutorial_trainer_test.cpp, tests/w2v_tutorial_trainer_cuda_test.cpp and
+// tests/w2v_tutorial_app_test.cpp: a synthetic corpus, the short run's options, and a recorder
+// of what a run reports to its observer.
 #pragma once
 
 #include <gtest/gtest.h>
 
 #include <cmath>
 #include <cstdint>
-#include <fstream>
 #include <regex>
 #include <sstream>
 #include <string>
@@ -41,11 +42,9 @@ inline std::string synthetic_corpus(int words = 20000, int distinct = 600) {
 }
 
 // The brief's short run: 300 steps, vocabulary 500, batch 16, 8 sampled classes, 16-d.
-inline TutorialOptions short_run(const std::string& train_path, const std::string& output_dir) {
+inline TutorialOptions short_run(const std::string& train_path) {
   TutorialOptions o;
   o.train_path = train_path;
-  o.output_dir = output_dir;
-  o.log_json = output_dir + "/log.jsonl";
   o.steps = 300;
   o.vocabulary_size = 500;
   o.batch_size = 16;
@@ -53,30 +52,67 @@ inline TutorialOptions short_run(const std::string& train_path, const std::strin
   o.num_sampled = 8;
   o.log_every = 50;
   o.eval_every = 100;
-  o.plot = false;
   return o;
 }
 
-// A run with stdout and stderr captured.
-struct RunOutput {
-  int status;
-  std::string out, err;
+// Everything a run reports to its observer.
+struct Recorder : TutorialObserver {
+  struct Loss {
+    std::int64_t step;
+    double average;
+    std::int64_t steps_averaged;
+  };
+  struct Nearest {
+    std::int64_t step;
+    std::vector<std::int32_t> valid_ids;
+    std::vector<std::vector<std::int32_t>> nearest;
+  };
+  std::vector<std::string> events;  // the order of the calls
+  std::vector<std::string> words;   // the dataset's
+  std::vector<std::int32_t> data, demo_batch_ids, demo_labels, valid_ids;
+  std::vector<Loss> losses;
+  std::vector<Nearest> nearest_words;
+
+  void dataset(const TutorialDataset& ds) override {
+    events.push_back("dataset");
+    words = ds.words;
+    data = ds.data;
+  }
+  void demo_batch(const TutorialDataset&, const std::vector<std::int32_t>& batch,
+                  const std::vector<std::int32_t>& labels) override {
+    events.push_back("demo_batch");
+    demo_batch_ids = batch;
+    demo_labels = labels;
+  }
+  void initialized(const std::vector<std::int32_t>& ids) override {
+    events.push_back("initialized");
+    valid_ids = ids;
+  }
+  void loss(std::int64_t step, double average, std::int64_t steps_averaged, double) override {
+    events.push_back("loss");
+    losses.push_back({step, average, steps_averaged});
+  }
+  void nearest(std::int64_t step, const std::vector<std::int32_t>& ids,
+               const std::vector<std::vector<std::int32_t>>& found) override {
+    events.push_back("nearest");
+    nearest_words.push_back({step, ids, found});
+  }
+  std::vector<double> loss_values() const {
+    std::vector<double> values;
+    for (const auto& l : losses) values.push_back(l.average);
+    return values;
+  }
 };
 
-inline RunOutput run_captured(Context& ctx, const TutorialOptions& options) {
-  ::testing::internal::CaptureStdout();
-  ::testing::internal::CaptureStderr();
-  int status = -1;
-  try {
-    status = run_tutorial(ctx, options);
-  } catch (...) {
-    ::testing::internal::GetCapturedStdout();
-    ::testing::internal::GetCapturedStderr();
-    throw;
-  }
-  std::string out = ::testing::internal::GetCapturedStdout();
-  std::string err = ::testing::internal::GetCapturedStderr();
-  return {status, std::move(out), std::move(err)};
+struct RecordedRun {
+  TutorialResult result;
+  Recorder record;
+};
+
+inline RecordedRun run_recorded(Context& ctx, const TutorialOptions& options) {
+  RecordedRun run;
+  run.result = train_tutorial(ctx, options, &run.record);
+  return run;
 }
 
 // The lines of `text` that match `pattern` entirely.
@@ -89,22 +125,6 @@ inline std::vector<std::string> lines_matching(const std::string& text,
     if (std::regex_match(line, re)) found.push_back(line);
   }
   return found;
-}
-
-// The numbers of a field in the JSON-lines log's records of one type, in file order, e.g.
-// json_values(path, "loss", "average_loss"). Enough for the flat records run_tutorial writes.
-inline std::vector<double> json_values(const std::string& path, const std::string& type,
-                                       const std::string& field) {
-  std::ifstream in(path);
-  std::vector<double> values;
-  const std::string type_tag = "\"type\":\"" + type + "\"", key = "\"" + field + "\":";
-  for (std::string line; std::getline(in, line);) {
-    if (line.find(type_tag) == std::string::npos) continue;
-    const auto at = line.find(key);
-    if (at == std::string::npos) continue;
-    values.push_back(std::stod(line.substr(at + key.size())));
-  }
-  return values;
 }
 
 }  // namespace curnn::word2vec::test

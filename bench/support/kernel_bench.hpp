@@ -44,12 +44,13 @@ class L2Flush {
   Buffer<float> buffer_, sink_;
 };
 
-inline Buffer<float> random_device_buffer(std::size_t n, float lo, float hi, std::uint64_t seed) {
+inline Buffer<float> random_device_buffer(const Context& ctx, std::size_t n, float lo, float hi,
+                                          std::uint64_t seed) {
   std::mt19937_64 rng(seed);
   std::uniform_real_distribution<float> d(lo, hi);
   std::vector<float> host(n);
   for (float& v : host) v = d(rng);
-  return to_buffer(host, Device::CUDA);
+  return to_buffer(ctx, host);
 }
 
 inline void set_bandwidth(benchmark::State& state, double bytes_per_iteration) {

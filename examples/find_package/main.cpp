@@ -21,15 +21,14 @@ int main() {
   if (cuda_available()) contexts.push_back(Context::cuda());
   for (Context& ctx : contexts) {
     const Device d = ctx.device();
-    Buffer<float> xb = to_buffer(x, d), wb = to_buffer(w, d), bb = to_buffer(bias, d),
-                  cb = to_buffer(c0, d);
+    Buffer<float> xb = to_buffer(ctx, x), wb = to_buffer(ctx, w), bb = to_buffer(ctx, bias),
+                  cb = to_buffer(ctx, c0);
     Buffer<float> pre(d, B * 4 * H), gates(d, B * 4 * H), c(d, B * H), h(d, B * H);
     ops::gemm(ctx, Transpose::No, Transpose::No, xb.view({B, E}), wb.view({E, 4 * H}),
               pre.view({B, 4 * H}), Write::Overwrite);
     ops::lstm_cell_forward(ctx, pre.view({B, 4 * H}), bb.view({4 * H}), cb.view({B, H}), 1.0f,
                            gates.view({B, 4 * H}), c.view({B, H}), h.view({B, H}));
-    ctx.synchronize();
-    const std::vector<float> hh = to_vector(h.view());
+    const std::vector<float> hh = to_vector(ctx, h.view());  // waits for ctx
     std::printf("libcurnn %s on %s: h[0] = %.6f %.6f %.6f %.6f\n", CURNN_VERSION, device_name(d),
                 hh[0], hh[1], hh[2], hh[3]);
   }

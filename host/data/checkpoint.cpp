@@ -76,7 +76,7 @@ Checkpoint load_checkpoint(const std::string& path) {
     CURNN_CHECK(bytes.size() - at >= n, path << ": truncated checkpoint (reading " << what << ": "
                                              << n << " bytes needed, " << bytes.size() - at
                                              << " left)");
-    std::memcpy(dst, bytes.data() + at, n);
+    if (n > 0) std::memcpy(dst, bytes.data() + at, n);  // dst may be null when n == 0 (fuzzing)
     at += n;
   };
   char magic[8];

@@ -6,6 +6,7 @@
 
 #include "curnn/data/io.hpp"
 #include "curnn/error.hpp"
+#include "curnn/text.hpp"
 #include "dataset_files.hpp"
 
 namespace curnn::data {
@@ -16,31 +17,15 @@ bool is_space(unsigned char c) {
   return c == ' ' || c == '\t' || c == '\n' || c == '\v' || c == '\f' || c == '\r';
 }
 
-// A word for a one-line error message: printable ASCII as is, other bytes as \xNN.
-std::string printable(const std::string& word) {
-  static const char* hex = "0123456789abcdef";
-  std::string out;
-  for (unsigned char c : word) {
-    if (c >= 0x20 && c < 0x7f && c != '\\') {
-      out += static_cast<char>(c);
-    } else {
-      out += "\\x";
-      out += hex[c >> 4];
-      out += hex[c & 15];
-    }
-  }
-  return out;
-}
-
 std::vector<int32_t> to_ids(const PtbTokens& tokens,
                             const std::unordered_map<std::string, int32_t>& word_to_id,
                             const std::string& path) {
   std::vector<int32_t> ids(tokens.words.size());
   for (std::size_t k = 0; k < tokens.words.size(); ++k) {
     const auto it = word_to_id.find(tokens.words[k]);
-    CURNN_CHECK(it != word_to_id.end(), path << ":" << tokens.lines[k] << ": word \""
-                                             << printable(tokens.words[k])
-                                             << "\" is not in the training vocabulary");
+    CURNN_CHECK(it != word_to_id.end(), path << ":" << tokens.lines[k] << ": word "
+                                             << quote_input(tokens.words[k])
+                                             << " is not in the training vocabulary");
     ids[k] = it->second;
   }
   return ids;

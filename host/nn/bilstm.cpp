@@ -7,9 +7,12 @@
 namespace curnn::nn {
 
 template <class Scalar>
-BiLstmLayer<Scalar>::BiLstmLayer(int input_size, int hidden_size, float forget_bias)
-    : fw_(input_size, hidden_size, forget_bias, Direction::Forward),
-      bw_(input_size, hidden_size, forget_bias, Direction::Reverse) {}
+BiLstmLayer<Scalar>::BiLstmLayer(int input_size, int hidden_size, float forget_bias,
+                                 RecurrentMode recurrent)
+    : fw_(input_size, hidden_size, forget_bias, Direction::Forward,
+          make_recurrent_loop<Scalar>(recurrent)),
+      bw_(input_size, hidden_size, forget_bias, Direction::Reverse,
+          make_recurrent_loop<Scalar>(recurrent)) {}
 
 template <class Scalar>
 void BiLstmLayer<Scalar>::forward(Context& ctx, const BiLstmWeights<Scalar>& w, ConstView x, View y,
@@ -22,13 +25,11 @@ void BiLstmLayer<Scalar>::forward(Context& ctx, const BiLstmWeights<Scalar>& w, 
   CURNN_CHECK_ARG(T > 0 && B > 0, "empty BiLSTM input " << x.shape_string());
   CURNN_CHECK_TENSOR(y, d, {T, B, 2 * H});
   T_ = static_cast<int>(T), B_ = static_cast<int>(B);
-  const std::size_t TBH = static_cast<std::size_t>(T * B) * H;
-  ensure_buffer(fw_y_, d, TBH);
-  ensure_buffer(bw_y_, d, TBH);
-  // The two directions are independent until the concat.
-  fw_.forward(ctx, w.fw, x, {}, {}, fw_y_.view({T, B, H}), fw_final_h, {});
-  bw_.forward(ctx, w.bw, x, {}, {}, bw_y_.view({T, B, H}), bw_final_h, {});
-  ops::concat_columns(ctx, fw_y_.view({T * B, H}), bw_y_.view({T * B, H}),
+  // The two directions are independent until the concat, which reads their outputs straight
+  // from their tapes.
+  fw_.forward(ctx, w.fw, x, {}, {}, {}, fw_final_h, {});
+  bw_.forward(ctx, w.bw, x, {}, {}, {}, bw_final_h, {});
+  ops::concat_columns(ctx, fw_.output().reshape({T * B, H}), bw_.output().reshape({T * B, H}),
                       y.reshape({T * B, 2 * H}));
 }
 
@@ -44,24 +45,23 @@ void BiLstmLayer<Scalar>::backward(Context& ctx, const BiLstmWeights<Scalar>& w,
   if (dy) CURNN_CHECK_TENSOR(dy, d, {T, B, 2 * H});
   if (dx) CURNN_CHECK_TENSOR(dx, d, {T, B, E});
   const std::size_t TBH = static_cast<std::size_t>(T * B) * H;
-  ensure_buffer(fw_dy_, d, TBH);
-  ensure_buffer(bw_dy_, d, TBH);
+  reserve_buffer(fw_dy_, d, TBH);
+  reserve_buffer(bw_dy_, d, TBH);
+  const View fw_dy = fw_dy_.prefix({T, B, H}), bw_dy = bw_dy_.prefix({T, B, H});
   if (dy) {
-    ops::split_columns(ctx, dy.reshape({T * B, 2 * H}), fw_dy_.view({T * B, H}),
-                       bw_dy_.view({T * B, H}));
+    ops::split_columns(ctx, dy.reshape({T * B, 2 * H}), fw_dy.reshape({T * B, H}),
+                       bw_dy.reshape({T * B, H}));
   } else {
-    ops::fill(ctx, fw_dy_.view(), Scalar(0));
-    ops::fill(ctx, bw_dy_.view(), Scalar(0));
+    ops::fill(ctx, fw_dy, Scalar(0));
+    ops::fill(ctx, bw_dy, Scalar(0));
   }
   View bw_dx;
   if (dx) {
-    ensure_buffer(bw_dx_, d, static_cast<std::size_t>(T * B * E));
-    bw_dx = bw_dx_.view({T, B, E});
+    reserve_buffer(bw_dx_, d, static_cast<std::size_t>(T * B * E));
+    bw_dx = bw_dx_.prefix({T, B, E});
   }
-  fw_.backward(ctx, w.fw, grads.fw, grad_mode, x, fw_dy_.view({T, B, H}), d_fw_final_h, {}, dx, {},
-               {});
-  bw_.backward(ctx, w.bw, grads.bw, grad_mode, x, bw_dy_.view({T, B, H}), d_bw_final_h, {}, bw_dx,
-               {}, {});
+  fw_.backward(ctx, w.fw, grads.fw, grad_mode, x, fw_dy, d_fw_final_h, {}, dx, {}, {});
+  bw_.backward(ctx, w.bw, grads.bw, grad_mode, x, bw_dy, d_bw_final_h, {}, bw_dx, {}, {});
   if (dx) ops::axpy(ctx, Scalar(1), ConstView(bw_dx), dx);
 }
 

@@ -67,10 +67,11 @@ bool ends_with(const std::string& s, const char* tail) {
 }  // namespace
 
 template <class Scalar>
-BiLstmClassifier<Scalar>::BiLstmClassifier(Context& ctx, const ClassifierConfig& config)
+BiLstmClassifier<Scalar>::BiLstmClassifier(Context& ctx, const ClassifierConfig& config,
+                                           RecurrentMode recurrent)
     : config_(validated(config)),
       device_(ctx.device()),
-      bilstm_(config_.input_size, config_.hidden_size, config_.forget_bias) {
+      bilstm_(config_.input_size, config_.hidden_size, config_.forget_bias, recurrent) {
   layout_ = classifier_layout(config_, &P_);
   state_ = Buffer<Scalar>(device_, static_cast<std::size_t>(3 * P_));
   grads_ = Buffer<Scalar>(device_, static_cast<std::size_t>(P_));
@@ -84,7 +85,7 @@ void BiLstmClassifier<Scalar>::set_adam_steps(std::int64_t t) {
 }
 
 template <class Scalar>
-void BiLstmClassifier<Scalar>::initialize(std::uint64_t seed) {
+void BiLstmClassifier<Scalar>::initialize(Context& ctx, std::uint64_t seed) {
   const double E = config_.input_size, H = config_.hidden_size;
   const double glorot = std::sqrt(6.0 / (E + H + 4 * H));  // fan_in + fan_out of [E+H, 4H]
   std::mt19937_64 rng(seed);
@@ -103,7 +104,7 @@ void BiLstmClassifier<Scalar>::initialize(std::uint64_t seed) {
       }
     }
   }
-  copy(TensorView<const Scalar>(host.data(), {3 * P_}, Device::CPU), state_.view(), nullptr);
+  copy(ctx, TensorView<const Scalar>(host.data(), {3 * P_}, Device::CPU), state_.view());
   adam_steps_ = 0;
 }
 
@@ -121,12 +122,12 @@ BiLstmWeights<Scalar> BiLstmClassifier<Scalar>::lstm_weights(View flat) const {
 
 template <class Scalar>
 typename BiLstmClassifier<Scalar>::ConstView BiLstmClassifier<Scalar>::logits() const {
-  return logits_.view({B_, config_.num_classes});
+  return logits_.prefix({B_, config_.num_classes});
 }
 
 template <class Scalar>
 typename BiLstmClassifier<Scalar>::ConstView BiLstmClassifier<Scalar>::losses() const {
-  return loss_.view({B_});
+  return loss_.prefix({B_});
 }
 
 template <class Scalar>
@@ -139,35 +140,38 @@ void BiLstmClassifier<Scalar>::forward(Context& ctx, ConstView x, ConstIds label
   T_ = static_cast<int>(T), B_ = static_cast<int>(B);
   training_ = training;
 
-  ensure_buffer(x_, device_, T * B * E);
-  ensure_buffer(labels_, device_, B);
-  copy(x, x_.view({T, B, E}), ctx.stream());
-  copy(labels, labels_.view(), ctx.stream());
-  ensure_buffer(y_, device_, T * B * 2 * H);
-  ensure_buffer(fw_final_h_, device_, B * H);
-  ensure_buffer(bw_final_h_, device_, B * H);
-  ensure_buffer(logits_, device_, B * C);
-  ensure_buffer(dlogits_, device_, B * C);
-  ensure_buffer(loss_, device_, B);
+  // Sized by the largest batch seen: a smaller one (an evaluation's last) reuses the memory.
+  reserve_buffer(x_, device_, T * B * E);
+  reserve_buffer(labels_, device_, B);
+  const View x_copy = x_.prefix({T, B, E});
+  const Ids labels_copy = labels_.prefix({B});
+  copy(ctx, x, x_copy);
+  copy(ctx, labels, labels_copy);
+  reserve_buffer(y_, device_, T * B * 2 * H);
+  reserve_buffer(fw_final_h_, device_, B * H);
+  reserve_buffer(bw_final_h_, device_, B * H);
+  reserve_buffer(logits_, device_, B * C);
+  reserve_buffer(loss_, device_, B);
+  if (training) reserve_buffer(dlogits_, device_, B * C);
 
   const View params = this->params();
-  const View y = y_.view({T, B, 2 * H});
-  bilstm_.forward(ctx, lstm_weights(params), x_.view({T, B, E}), y, fw_final_h_.view({B, H}),
-                  bw_final_h_.view({B, H}));
+  const View y = y_.prefix({T, B, 2 * H});
+  const View fw_final_h = fw_final_h_.prefix({B, H}), bw_final_h = bw_final_h_.prefix({B, H});
+  bilstm_.forward(ctx, lstm_weights(params), x_copy, y, fw_final_h, bw_final_h);
   View head;
   if (config_.head == ClassifierHead::OutputsLast) {
     head = y.rows(T - 1, T).reshape({B, 2 * H});
   } else {
-    ensure_buffer(head_, device_, B * 2 * H);
-    head = head_.view({B, 2 * H});
-    ops::concat_columns(ctx, fw_final_h_.view({B, H}), bw_final_h_.view({B, H}), head);
+    reserve_buffer(head_, device_, B * 2 * H);
+    head = head_.prefix({B, 2 * H});
+    ops::concat_columns(ctx, fw_final_h, bw_final_h, head);
   }
-  const View logits = logits_.view({B, C});
+  const View logits = logits_.prefix({B, C});
   ops::gemm(ctx, Transpose::No, Transpose::No, head, slice(params, "out/w"), logits,
             Write::Overwrite);
   ops::add_row_vector(ctx, slice(params, "out/b"), logits);
-  ops::softmax_xent(ctx, logits, labels_.view(), loss_.view(),
-                    training ? dlogits_.view({B, C}) : View(), static_cast<Scalar>(1.0 / B));
+  ops::softmax_xent(ctx, logits, labels_copy, loss_.prefix({B}),
+                    training ? dlogits_.prefix({B, C}) : View(), static_cast<Scalar>(1.0 / B));
 }
 
 template <class Scalar>
@@ -175,34 +179,35 @@ void BiLstmClassifier<Scalar>::backward(Context& ctx) {
   CURNN_CHECK_ARG(training_, "BiLstmClassifier::backward needs a training forward first");
   const std::int64_t T = T_, B = B_, H = config_.hidden_size, C = config_.num_classes;
   const View params = this->params(), grads = this->grads();
-  const ConstView dlogits = dlogits_.view({B, C});
+  const ConstView dlogits = dlogits_.prefix({B, C});
+  const ConstView x = x_.prefix({T, B, config_.input_size});
   const bool outputs_last = config_.head == ClassifierHead::OutputsLast;
-  const ConstView head = outputs_last
-                             ? ConstView(y_.view({T, B, 2 * H}).rows(T - 1, T).reshape({B, 2 * H}))
-                             : ConstView(head_.view({B, 2 * H}));
+  const ConstView head =
+      outputs_last ? ConstView(y_.prefix({T, B, 2 * H}).rows(T - 1, T).reshape({B, 2 * H}))
+                   : ConstView(head_.prefix({B, 2 * H}));
   // The dense layer: dW = head^T dlogits, db = colsum dlogits, dhead = dlogits W^T.
   ops::gemm(ctx, Transpose::Yes, Transpose::No, head, dlogits, slice(grads, "out/w"),
             Write::Overwrite);
   ops::column_sum(ctx, dlogits, slice(grads, "out/b"), /*accumulate=*/false);
   const BiLstmWeights<Scalar> w = lstm_weights(params), g = lstm_weights(grads);
   if (outputs_last) {  // dy is zero but at t = T-1, where dhead lands
-    ensure_buffer(dy_, device_, T * B * 2 * H);
-    const View dy = dy_.view({T, B, 2 * H});
+    reserve_buffer(dy_, device_, T * B * 2 * H);
+    const View dy = dy_.prefix({T, B, 2 * H});
     if (T > 1) ops::fill(ctx, dy.rows(0, T - 1), Scalar(0));
     ops::gemm(ctx, Transpose::No, Transpose::Yes, dlogits, slice(params, "out/w"),
               dy.rows(T - 1, T).reshape({B, 2 * H}), Write::Overwrite);
-    bilstm_.backward(ctx, w, g, Write::Overwrite, x_.view({T, B, config_.input_size}), dy, {}, {},
-                     {});
+    bilstm_.backward(ctx, w, g, Write::Overwrite, x, dy, {}, {}, {});
   } else {  // dhead reaches the two final states
-    ensure_buffer(dhead_, device_, B * 2 * H);
-    ensure_buffer(d_fw_final_h_, device_, B * H);
-    ensure_buffer(d_bw_final_h_, device_, B * H);
-    ops::gemm(ctx, Transpose::No, Transpose::Yes, dlogits, slice(params, "out/w"),
-              dhead_.view({B, 2 * H}), Write::Overwrite);
-    ops::split_columns(ctx, dhead_.view({B, 2 * H}), d_fw_final_h_.view({B, H}),
-                       d_bw_final_h_.view({B, H}));
-    bilstm_.backward(ctx, w, g, Write::Overwrite, x_.view({T, B, config_.input_size}), {},
-                     d_fw_final_h_.view({B, H}), d_bw_final_h_.view({B, H}), {});
+    reserve_buffer(dhead_, device_, B * 2 * H);
+    reserve_buffer(d_fw_final_h_, device_, B * H);
+    reserve_buffer(d_bw_final_h_, device_, B * H);
+    const View dhead = dhead_.prefix({B, 2 * H});
+    const View d_fw_final_h = d_fw_final_h_.prefix({B, H}),
+               d_bw_final_h = d_bw_final_h_.prefix({B, H});
+    ops::gemm(ctx, Transpose::No, Transpose::Yes, dlogits, slice(params, "out/w"), dhead,
+              Write::Overwrite);
+    ops::split_columns(ctx, dhead, d_fw_final_h, d_bw_final_h);
+    bilstm_.backward(ctx, w, g, Write::Overwrite, x, {}, d_fw_final_h, d_bw_final_h, {});
   }
 }
 
@@ -223,19 +228,18 @@ double BiLstmClassifier<Scalar>::mean_loss(Context& ctx) {
   CURNN_CHECK_ARG(B_ > 0, "mean_loss before forward");
   ensure_buffer(loss_sum_, device_, 1);
   ops::sum(ctx, losses(), loss_sum_.view());
-  ctx.synchronize();
-  return static_cast<double>(to_vector(loss_sum_.view())[0]) / B_;
+  return static_cast<double>(to_vector(ctx, loss_sum_.view())[0]) / B_;
 }
 
 template <class Scalar>
 std::int64_t BiLstmClassifier<Scalar>::count_correct(Context& ctx) {
   CURNN_CHECK_ARG(B_ > 0, "count_correct before forward");
   if constexpr (std::is_same_v<Scalar, float>) {
-    return ops::count_correct(ctx, logits(), labels_.view());
+    return ops::count_correct(ctx, logits(), labels_.prefix({B_}));
   } else {  // float64 runs on the CPU only: count on float copies of the logits
-    const std::vector<Scalar> l = to_vector(logits());
+    const std::vector<Scalar> l = to_vector(ctx, logits());
     const std::vector<float> lf(l.begin(), l.end());
-    const std::vector<std::int32_t> y = to_vector(labels_.view());
+    const std::vector<std::int32_t> y = to_vector(ctx, labels_.prefix({B_}));
     Context cpu = Context::cpu();
     return ops::count_correct(cpu, ConstTensor(lf.data(), {B_, config_.num_classes}, Device::CPU),
                               ConstIds(y.data(), {B_}, Device::CPU));

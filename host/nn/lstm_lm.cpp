@@ -61,7 +61,8 @@ void validate(const LmConfig& c) {
 }
 
 template <class Scalar>
-LstmLanguageModel<Scalar>::LstmLanguageModel(Context& ctx, const LmConfig& config)
+LstmLanguageModel<Scalar>::LstmLanguageModel(Context& ctx, const LmConfig& config,
+                                             RecurrentMode recurrent)
     : config_(config), device_(ctx.device()) {
   validate(config_);
   const std::int64_t V = config_.vocab_size, H = config_.hidden_size;
@@ -76,7 +77,8 @@ LstmLanguageModel<Scalar>::LstmLanguageModel(Context& ctx, const LmConfig& confi
     add(p + "wx", {H, 4 * H});
     add(p + "wh", {H, 4 * H});
     add(p + "bias", {4 * H});
-    layers_.emplace_back(static_cast<int>(H), static_cast<int>(H), /*forget_bias=*/0.0f);
+    layers_.emplace_back(static_cast<int>(H), static_cast<int>(H), /*forget_bias=*/0.0f,
+                         Direction::Forward, make_recurrent_loop<Scalar>(recurrent));
   }
   add("softmax_w", {H, V});
   add("softmax_b", {V});
@@ -85,7 +87,7 @@ LstmLanguageModel<Scalar>::LstmLanguageModel(Context& ctx, const LmConfig& confi
 }
 
 template <class Scalar>
-void LstmLanguageModel<Scalar>::initialize(std::uint64_t seed) {
+void LstmLanguageModel<Scalar>::initialize(Context& ctx, std::uint64_t seed) {
   std::mt19937_64 rng(seed);
   std::uniform_real_distribution<double> u(-config_.init_scale, config_.init_scale);
   std::vector<Scalar> host(params_.size());
@@ -95,8 +97,9 @@ void LstmLanguageModel<Scalar>::initialize(std::uint64_t seed) {
       host[p.offset + i] = lstm_bias ? Scalar(0) : static_cast<Scalar>(u(rng));
     }
   }
-  copy(TensorView<const Scalar>(host.data(), {static_cast<std::int64_t>(host.size())}, Device::CPU),
-       params_.view(), nullptr);
+  copy(ctx,
+       TensorView<const Scalar>(host.data(), {static_cast<std::int64_t>(host.size())}, Device::CPU),
+       params_.view());
 }
 
 template <class Scalar>
@@ -169,8 +172,8 @@ void LstmLanguageModel<Scalar>::forward(Context& ctx, ConstIds inputs, ConstIds 
 
   ensure_buffer(inputs_, device_, N);
   ensure_buffer(targets_, device_, N);
-  copy(inputs.reshape({N}), inputs_.view(), ctx.stream());
-  copy(targets.reshape({N}), targets_.view(), ctx.stream());
+  copy(ctx, inputs.reshape({N}), inputs_.view());
+  copy(ctx, targets.reshape({N}), targets_.view());
   ensure_buffer(emb_out_, device_, N * H);
   ensure_buffer(logits_, device_, N * V);
   ensure_buffer(loss_, device_, N);
@@ -178,26 +181,30 @@ void LstmLanguageModel<Scalar>::forward(Context& ctx, ConstIds inputs, ConstIds 
   masks_.resize(config_.num_layers);
 
   // Embedding lookup, then dropout on it.
-  View x = emb_out_.view({T, B, H});
-  ops::embedding_gather(ctx, inputs_.view(), slice(params_, "embedding"), x.reshape({N, H}));
+  const View emb = emb_out_.view({T, B, H});
+  ops::embedding_gather(ctx, inputs_.view(), slice(params_, "embedding"), emb.reshape({N, H}));
   std::uint64_t next_mask = mask_offset;
   if (dropout) {
     ensure_buffer(emb_mask_, device_, N * H);
     ops::dropout_mask(ctx, dropout_seed, next_mask++, keep, emb_mask_.view());
-    ops::mul(ctx, x, emb_mask_.view({T, B, H}), x);
+    ops::mul(ctx, emb, emb_mask_.view({T, B, H}), emb);
   }
+  // The layers carry `state` in place: each reads h, c and its last step writes them back.
+  // Without dropout a layer's output is its tape (output()); with dropout, h * mask goes to
+  // layer_out_ (the layer keeps a view of the mask, which stays in masks_ until backward).
+  ConstView x = emb;
   for (int l = 0; l < config_.num_layers; ++l) {
-    ensure_buffer(layer_out_[l], device_, N * H);
-    View mask;
+    View mask, y;
     if (dropout) {
       ensure_buffer(masks_[l], device_, N * H);
+      ensure_buffer(layer_out_[l], device_, N * H);
       ops::dropout_mask(ctx, dropout_seed, next_mask++, keep, masks_[l].view());
       mask = masks_[l].view({T, B, H});
+      y = layer_out_[l].view({T, B, H});
     }
     const View h = state.h[l].view({B, H}), c = state.c[l].view({B, H});
-    layers_[l].forward(ctx, layer_weights(params_, l), x, h, c, layer_out_[l].view({T, B, H}), h, c,
-                       mask);
-    x = layer_out_[l].view({T, B, H});
+    layers_[l].forward(ctx, layer_weights(params_, l), x, h, c, y, h, c, mask);
+    x = layers_[l].output();
   }
   // Softmax layer and the fused loss; dlogits are written in place over the logits.
   const View logits = logits_.view({N, V});
@@ -217,9 +224,8 @@ void LstmLanguageModel<Scalar>::backward(Context& ctx) {
   const std::int64_t base = embedding_numel();  // dense_grads starts after the embedding
   ensure_buffer(dy_, device_, N * H);
   ensure_buffer(dx_, device_, N * H);
-  ensure_buffer(emb_row_grads_, device_, N * H);
   const View dlogits = logits_.view({N, V});
-  const View top = layer_out_[L - 1].view({N, H});
+  const ConstView top = layers_[L - 1].output().reshape({N, H});
   // Softmax layer: dW = Y^T dlogits, db = colsum dlogits, dY = dlogits W^T.
   ops::gemm(ctx, Transpose::Yes, Transpose::No, top, dlogits,
             slice(dense_grads_, "softmax_w", base), Write::Overwrite);
@@ -228,17 +234,16 @@ void LstmLanguageModel<Scalar>::backward(Context& ctx) {
             dy_.view({N, H}), Write::Overwrite);
   // Down the layers; truncated BPTT: no gradient flows into the carried initial state.
   for (int l = L - 1; l >= 0; --l) {
-    const View x = l > 0 ? layer_out_[l - 1].view({T, B, H}) : emb_out_.view({T, B, H});
+    const ConstView x = l > 0 ? layers_[l - 1].output() : ConstView(emb_out_.view({T, B, H}));
     layers_[l].backward(ctx, layer_weights(params_, l), layer_weights(dense_grads_, l, base),
                         Write::Overwrite, x, dy_.view({T, B, H}), {}, {}, dx_.view({T, B, H}), {},
                         {});
     std::swap(dy_, dx_);
   }
-  // dy_ now holds the gradient of the (dropped-out) embedding output.
+  // dy_ now holds the gradient of the (dropped-out) embedding output; through the mask (in
+  // place) it is the gradient of the gathered rows, which embedding_row_grads() returns.
   if (emb_mask_.size() > 0 && config_.keep_prob < 1.0) {
-    ops::mul(ctx, dy_.view(), emb_mask_.view(), emb_row_grads_.view());
-  } else {
-    copy(dy_.view(), emb_row_grads_.view(), ctx.stream());
+    ops::mul(ctx, dy_.view(), emb_mask_.view(), dy_.view());
   }
 }
 
@@ -249,12 +254,12 @@ void LstmLanguageModel<Scalar>::sgd_step(Context& ctx, Scalar lr, View grad_norm
   } else {
     const std::int64_t H = config_.hidden_size, N = std::int64_t(T_) * B_;
     const std::int64_t E = embedding_numel();
-    ops::clip_by_global_norm(ctx, {dense_grads_.view(), emb_row_grads_.view({N * H})},
+    ops::clip_by_global_norm(ctx, {dense_grads_.view(), embedding_row_grads().view({N * H})},
                              static_cast<float>(config_.max_grad_norm), grad_norm);
     ops::sgd_update(
         ctx, lr, dense_grads_.view(),
         Tensor(params_.data() + E, {static_cast<std::int64_t>(dense_grads_.size())}, device_));
-    ops::sgd_update_rows(ctx, lr, inputs_.view(), emb_row_grads_.view({N, H}),
+    ops::sgd_update_rows(ctx, lr, inputs_.view(), embedding_row_grads().view({N, H}),
                          slice(params_, "embedding"));
   }
 }

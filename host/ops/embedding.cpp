@@ -1,5 +1,6 @@
 // ops::embedding_gather / ops::embedding_scatter_add: shape and device checks, then dispatch to
-// the reference (CPU, include/curnn/ref/embedding.hpp) or the kernels (kernels/embedding.cu).
+// the reference (CPU, include/curnn/ref/embedding.hpp) or the kernels (kernels/embedding.cu),
+// which report bad ids through the context (Context::id_error_slot) with the reference's message.
 #include "curnn/ops/embedding.hpp"
 
 #include <cstdint>
@@ -38,6 +39,13 @@ EmbeddingSizes check_embedding(const Context& ctx, const ConstIds& ids,
   return s;
 }
 
+#if CURNN_HAVE_CUDA
+unsigned long long* id_slot(Context& ctx, std::int64_t V) {
+  return ctx.id_error_slot(
+      [V](std::int64_t n, std::int32_t id) { return ref::embedding_id_message(n, id, V); });
+}
+#endif
+
 template <class Scalar>
 void embedding_gather_impl(Context& ctx, ConstIds ids, TensorView<const Scalar> table,
                            TensorView<Scalar> out) {
@@ -46,7 +54,7 @@ void embedding_gather_impl(Context& ctx, ConstIds ids, TensorView<const Scalar> 
     if constexpr (internal::kIsFloat<Scalar>) {
 #if CURNN_HAVE_CUDA
       cuda::embedding_gather(static_cast<int>(s.N), static_cast<int>(s.V), static_cast<int>(s.E),
-                             ids.data(), table.data(), out.data(), ctx.stream());
+                             ids.data(), table.data(), out.data(), id_slot(ctx, s.V), ctx.stream());
 #endif
     } else {
       internal::double_needs_cpu("embedding_gather");
@@ -68,11 +76,12 @@ void embedding_scatter_add_impl(Context& ctx, ConstIds ids, TensorView<const Sca
     const int N = static_cast<int>(s.N), V = static_cast<int>(s.V), E = static_cast<int>(s.E);
     if (ctx.deterministic()) {
       const std::size_t bytes = cuda::embedding_scatter_add_workspace_bytes(N, V);
-      cuda::embedding_scatter_add_sorted(N, V, E, ids.data(), dout.data(), dtable.data(),
-                                         ctx.workspace(bytes), bytes, ctx.stream());
+      void* workspace = ctx.workspace(bytes);
+      cuda::embedding_scatter_add_sorted(N, V, E, ids.data(), dout.data(), dtable.data(), workspace,
+                                         bytes, id_slot(ctx, V), ctx.stream());
     } else {
       cuda::embedding_scatter_add_atomic(N, V, E, ids.data(), dout.data(), dtable.data(),
-                                         ctx.stream());
+                                         id_slot(ctx, V), ctx.stream());
     }
 #endif
     }

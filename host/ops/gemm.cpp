@@ -23,6 +23,33 @@ extern "C" void openblas_set_num_threads(int num_threads);  // OpenBLAS's, whate
 
 namespace curnn::ops {
 
+// The split of C [M, N] into column blocks depends on the shape alone, never on the thread count:
+// OpenBLAS's value for a column depends on the width of the call that computes it (its kernels
+// treat a call's last columns with other code), so a split by cores would make results depend
+// on CURNN_NUM_THREADS. Measured with OpenBLAS 0.3.21 (AMD EPYC, Haswell kernels): a 700 x 10000
+// x 200 sgemm done in 2 column blocks instead of 1 differs in the last bits of 2.5% of C, a
+// 10000 x 200 gemv in 12 of 10,000 outputs. A block has at least kGemmBlockMacs multiply-adds
+// (kGemvBlockMacs for one row) and kMinBlockColumns columns, and there are at most kMaxBlocks:
+// each BLAS call packs its own copy of A, which costs CPU time (OpenBLAS 0.3.21, one thread,
+// best of 7: the PTB small softmax, 400 x 10000 x 200, 51.7 ms in one call, 52.6 in 7 blocks,
+// 57.0 in 16; its input gradient, 400 x 200 x 10000, 54.3 ms, 53.8 in 2 blocks, 62.4 in 4).
+constexpr std::int64_t kGemmBlockMacs = std::int64_t{1} << 24;  // ~16M multiply-adds
+constexpr std::int64_t kGemvBlockMacs = std::int64_t{1} << 19;  // memory-bound: ~0.5M
+constexpr std::int64_t kMinBlockColumns = 96;
+constexpr std::int64_t kMaxBlocks = 8;
+
+std::int64_t cpu_gemm_column_blocks(std::int64_t M, std::int64_t N, std::int64_t K) {
+#if CURNN_HAVE_BLAS
+  if (M <= 0 || N <= 0 || K <= 0) return 1;
+  const std::int64_t block_macs = M == 1 ? kGemvBlockMacs : kGemmBlockMacs;
+  const std::int64_t min_columns = std::max(kMinBlockColumns, (block_macs + M * K - 1) / (M * K));
+  return std::clamp<std::int64_t>(N / min_columns, 1, kMaxBlocks);
+#else
+  (void)M, (void)N, (void)K;
+  return 1;  // ref::gemm: one serial loop
+#endif
+}
+
 namespace {
 
 #if CURNN_HAVE_BLAS
@@ -33,14 +60,9 @@ CBLAS_TRANSPOSE cblas_op(Transpose t) {
 // OpenBLAS runs single-threaded under libcurnn: its idle pool threads spin in sched_yield between
 // calls (a quarter of the CPU time of PTB training on 2 cores), taking the cores from the CPU
 // backend's own parallel_for loops. Large products are split here instead, into column blocks of
-// C, one single-threaded BLAS call per block. The split depends only on the shape and the core
-// count, so a run repeats exactly on the same machine. A one-row product (M = 1: the PTB test
-// pass, batch 1) is a matrix-vector product; OpenBLAS 0.3.21's sgemm would pack all of B for it
-// on every call, so it goes to gemv.
-constexpr std::int64_t kMinMacsPerThread = std::int64_t{1} << 22;      // ~4M multiply-adds
-constexpr std::int64_t kMinGemvMacsPerThread = std::int64_t{1} << 19;  // memory-bound: ~0.5M
-constexpr std::int64_t kMinColumnsPerThread = 64;
-
+// C, one single-threaded BLAS call per block, which the threads share (cpu_gemm_column_blocks).
+// A one-row product (M = 1: the PTB test pass, batch 1) is a matrix-vector product; OpenBLAS
+// 0.3.21's sgemm would pack all of B for it on every call, so it goes to gemv.
 template <class Scalar>
 void blas_gemm(Transpose ta, Transpose tb, std::int64_t M, std::int64_t N, std::int64_t K,
                const Scalar* A, std::int64_t lda, const Scalar* B, std::int64_t ldb, Scalar* C,
@@ -80,11 +102,16 @@ void blas_gemm(Transpose ta, Transpose tb, std::int64_t M, std::int64_t N, std::
               static_cast<int>(n1 - n0), static_cast<int>(K), Scalar(1), A, static_cast<int>(lda),
               B_block, static_cast<int>(ldb), beta, C + n0, static_cast<int>(ldc));
   };
-  // At least kMin(Gemv)MacsPerThread multiply-adds and kMinColumnsPerThread columns per block.
-  const std::int64_t min_macs = M == 1 ? kMinGemvMacsPerThread : kMinMacsPerThread;
-  const std::int64_t columns_per_thread =
-      std::max(kMinColumnsPerThread, min_macs / std::max<std::int64_t>(1, M * K));
-  host::parallel_for(N, columns_per_thread, call);
+  const std::int64_t blocks = cpu_gemm_column_blocks(M, N, K);
+  if (blocks == 1) {
+    call(0, N);
+    return;
+  }
+  // Block b is columns [N b / blocks, N (b + 1) / blocks): the same blocks, computed by the same
+  // calls, whichever thread runs them.
+  host::parallel_for(blocks, 1, [&](std::int64_t b0, std::int64_t b1) {
+    for (std::int64_t b = b0; b < b1; ++b) call(N * b / blocks, N * (b + 1) / blocks);
+  });
 }
 #endif
 

@@ -44,7 +44,8 @@ void lstm_cell_forward_impl(Context& ctx, TensorView<const Scalar> preact,
                             TensorView<const Scalar> bias, TensorView<const Scalar> c_prev,
                             Scalar forget_bias, TensorView<Scalar> gates, TensorView<Scalar> c,
                             TensorView<Scalar> h, TensorView<const Scalar> dropout_mask,
-                            TensorView<Scalar> h_dropped) {
+                            TensorView<Scalar> h_dropped, TensorView<Scalar> c_copy,
+                            TensorView<Scalar> h_copy) {
   std::int64_t B, H;
   batch_and_hidden(c_prev, &B, &H);
   const Device dev = ctx.device();
@@ -63,6 +64,16 @@ void lstm_cell_forward_impl(Context& ctx, TensorView<const Scalar> preact,
     CURNN_CHECK_TENSOR(h_dropped, dev, {B, H});
     hd = h_dropped.data();
   }
+  Scalar* cc = nullptr;
+  Scalar* hc = nullptr;
+  if (c_copy) {
+    CURNN_CHECK_TENSOR(c_copy, dev, {B, H});
+    cc = c_copy.data();
+  }
+  if (h_copy) {
+    CURNN_CHECK_TENSOR(h_copy, dev, {B, H});
+    hc = h_copy.data();
+  }
   const int b = static_cast<int>(B), hh = static_cast<int>(H);
   if (!ctx.is_cuda()) {
     // Rows are independent: each thread runs the reference on its own block of rows.
@@ -71,14 +82,14 @@ void lstm_cell_forward_impl(Context& ctx, TensorView<const Scalar> preact,
       ref::lstm_cell_forward<Scalar>(static_cast<int>(r1 - r0), hh, at(preact.data(), 4 * H),
                                      bias.data(), at(c_prev.data(), H), forget_bias,
                                      at(gates.data(), 4 * H), at(c.data(), H), at(h.data(), H),
-                                     at(mask, H), at(hd, H));
+                                     at(mask, H), at(hd, H), at(cc, H), at(hc, H));
     });
     return;
   }
   if constexpr (internal::kIsFloat<Scalar>) {
 #if CURNN_HAVE_CUDA
     cuda::lstm_cell_forward(b, hh, preact.data(), bias.data(), c_prev.data(), forget_bias,
-                            gates.data(), c.data(), h.data(), mask, hd, ctx.stream());
+                            gates.data(), c.data(), h.data(), mask, hd, cc, hc, ctx.stream());
 #endif
   } else {
     internal::double_needs_cpu("lstm_cell_forward");
@@ -128,16 +139,17 @@ void lstm_cell_backward_impl(Context& ctx, TensorView<const Scalar> gates,
 
 void lstm_cell_forward(Context& ctx, ConstTensor preact, ConstTensor bias, ConstTensor c_prev,
                        float forget_bias, Tensor gates, Tensor c, Tensor h,
-                       ConstTensor dropout_mask, Tensor h_dropped) {
+                       ConstTensor dropout_mask, Tensor h_dropped, Tensor c_copy, Tensor h_copy) {
   lstm_cell_forward_impl<float>(ctx, preact, bias, c_prev, forget_bias, gates, c, h, dropout_mask,
-                                h_dropped);
+                                h_dropped, c_copy, h_copy);
 }
 void lstm_cell_forward(Context& ctx, TensorView<const double> preact, TensorView<const double> bias,
                        TensorView<const double> c_prev, double forget_bias,
                        TensorView<double> gates, TensorView<double> c, TensorView<double> h,
-                       TensorView<const double> dropout_mask, TensorView<double> h_dropped) {
+                       TensorView<const double> dropout_mask, TensorView<double> h_dropped,
+                       TensorView<double> c_copy, TensorView<double> h_copy) {
   lstm_cell_forward_impl<double>(ctx, preact, bias, c_prev, forget_bias, gates, c, h, dropout_mask,
-                                 h_dropped);
+                                 h_dropped, c_copy, h_copy);
 }
 void lstm_cell_backward(Context& ctx, ConstTensor gates, ConstTensor c, ConstTensor c_prev,
                         ConstTensor dh, ConstTensor dh_out, ConstTensor dropout_mask,

@@ -4,6 +4,8 @@
 
 #include <cmath>
 #include <limits>
+#include <sstream>
+#include <string>
 
 #include "curnn/ref/nce.hpp"
 
@@ -19,6 +21,14 @@ namespace {
 struct NceShape {
   int B, E, S, V;
 };
+
+// The message of an id outside [0, V) at position i of `name` (labels or sampled), on both
+// backends.
+std::string id_message(const char* name, std::int64_t i, std::int32_t id, std::int64_t V) {
+  std::ostringstream s;
+  s << "nce_loss: " << name << "[" << i << "] = " << id << " outside [0, " << V << ")";
+  return s.str();
+}
 
 NceShape check_inputs(const Context& ctx, ConstTensor x, ConstTensor weights, ConstTensor biases,
                       ConstIds labels, ConstIds sampled, ConstTensor log_q_true,
@@ -47,8 +57,7 @@ NceShape check_inputs(const Context& ctx, ConstTensor x, ConstTensor weights, Co
     const auto check_ids = [V](ConstIds ids, const char* name) {
       for (std::int64_t i = 0; i < ids.numel(); ++i) {
         const std::int32_t id = ids.data()[i];
-        CURNN_CHECK_ARG(0 <= id && id < V, "nce_loss: " << name << "[" << i << "] = " << id
-                                                        << " outside [0, " << V << ")");
+        CURNN_CHECK_ARG(0 <= id && id < V, id_message(name, i, id, V));
       }
     };
     check_ids(labels, "labels");
@@ -73,9 +82,15 @@ void run(Context& ctx, const NceShape& n, ConstTensor x, ConstTensor weights, Co
   }
 #if CURNN_HAVE_CUDA
   void* workspace = grads ? ctx.workspace(cuda::nce_loss_workspace_bytes(n.B, n.S)) : nullptr;
+  const std::int64_t V = n.V;
+  unsigned long long* bad_label = ctx.id_error_slot(
+      [V](std::int64_t i, std::int32_t id) { return id_message("labels", i, id, V); });
+  unsigned long long* bad_sampled = ctx.id_error_slot(
+      [V](std::int64_t i, std::int32_t id) { return id_message("sampled", i, id, V); });
   cuda::nce_loss(n.B, n.E, n.S, n.V, x.data(), weights.data(), biases.data(), labels.data(),
                  sampled.data(), log_q_true.data(), log_q_sampled.data(), loss.data(), grad_scale,
-                 dx, dw_true, db_true, dw_sampled, db_sampled, workspace, ctx.stream());
+                 dx, dw_true, db_true, dw_sampled, db_sampled, workspace, bad_label, bad_sampled,
+                 ctx.stream());
 #endif
 }
 

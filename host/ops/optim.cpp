@@ -64,8 +64,10 @@ void sgd_update_rows(Context& ctx, float lr, ConstIds rows, ConstTensor row_grad
 #if CURNN_HAVE_CUDA
   const std::size_t bytes = cuda::sgd_update_rows_workspace_bytes(N);
   void* workspace = bytes ? ctx.workspace(bytes) : nullptr;
+  unsigned long long* bad_id = ctx.id_error_slot(
+      [V](std::int64_t i, std::int32_t r) { return ref::row_id_message(i, r, V); });
   cuda::sgd_update_rows(lr, rows.data(), row_grads.data(), table.data(), N, E, V, workspace, bytes,
-                        ctx.stream());
+                        bad_id, ctx.stream());
 #endif
 }
 

@@ -215,8 +215,11 @@ bool all_finite(Context& ctx, ConstTensor x) {
   check_flat(x, ctx.device(), "x");
   if (!ctx.is_cuda()) return ref::all_finite<float>(x.numel(), x.data());
 #if CURNN_HAVE_CUDA
-  return cuda::all_finite(x.numel(), x.data(),
-                          ctx.workspace(cuda::all_finite_workspace_bytes(x.numel())), ctx.stream());
+  const bool finite =
+      cuda::all_finite(x.numel(), x.data(),
+                       ctx.workspace(cuda::all_finite_workspace_bytes(x.numel())), ctx.stream());
+  ctx.synchronize();  // a host result: report the invalid ids found so far (at no extra wait)
+  return finite;
 #else
   return false;
 #endif

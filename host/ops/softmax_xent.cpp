@@ -39,7 +39,14 @@ bool overlap(const TensorView<A>& a, const TensorView<B>& b) {
   return a0 < b1 && b0 < a1;
 }
 
-#if !CURNN_HAVE_CUDA
+#if CURNN_HAVE_CUDA
+// The context's report of a class id outside [0, V) of `what` (a string literal), with the
+// reference's message.
+unsigned long long* class_id_slot(Context& ctx, const char* what, std::int64_t V) {
+  return ctx.id_error_slot(
+      [what, V](std::int64_t n, std::int32_t id) { return ref::class_id_message(what, n, id, V); });
+}
+#else
 [[noreturn]] void no_cuda_backend() {
   detail::throw_error(__FILE__, __LINE__, "CURNN_HAVE_CUDA",
                       "libcurnn was built without the CUDA backend");
@@ -87,7 +94,8 @@ void softmax_xent_impl(Context& ctx, TensorView<const Scalar> logits, ConstIds t
   if constexpr (internal::kIsFloat<Scalar>) {
 #if CURNN_HAVE_CUDA
     cuda::softmax_xent(static_cast<int>(N), static_cast<int>(V), logits.data(), targets.data(),
-                       loss.data(), d, grad_scale, p, ctx.stream());
+                       loss.data(), d, grad_scale, p, class_id_slot(ctx, "targets", V),
+                       ctx.stream());
 #else
     no_cuda_backend();
 #endif
@@ -132,10 +140,11 @@ std::int64_t count_correct(Context& ctx, ConstTensor logits, ConstIds labels) {
   if (dev == Device::CPU) return ref::count_correct<float>(N, C, logits.data(), labels.data());
 #if CURNN_HAVE_CUDA
   auto* count = static_cast<unsigned long long*>(ctx.workspace(sizeof(unsigned long long)));
-  cuda::count_correct(N, C, logits.data(), labels.data(), count, ctx.stream());
+  cuda::count_correct(N, C, logits.data(), labels.data(), count, class_id_slot(ctx, "labels", C),
+                      ctx.stream());
   unsigned long long host = 0;
-  detail::copy_bytes(&host, Device::CPU, count, Device::CUDA, sizeof host, ctx.stream());
-  ctx.synchronize();
+  copy(ctx, TensorView<const unsigned long long>(count, {1}, Device::CUDA),
+       TensorView<unsigned long long>(&host, {1}, Device::CPU));  // waits for ctx
   return static_cast<std::int64_t>(host);
 #else
   no_cuda_backend();

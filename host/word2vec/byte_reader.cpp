@@ -1,5 +1,6 @@
 #include "byte_reader.hpp"
 
+#include <algorithm>
 #include <charconv>
 
 #include "curnn/error.hpp"
@@ -36,6 +37,12 @@ bool parse_int64(std::string_view field, std::int64_t& value) {
   const char* end = field.data() + field.size();
   const auto r = std::from_chars(field.data(), end, value);
   return !field.empty() && r.ec == std::errc() && r.ptr == end;
+}
+
+bool is_integer_text(std::string_view field) {
+  if (!field.empty() && (field.front() == '-' || field.front() == '+')) field.remove_prefix(1);
+  return !field.empty() &&
+         std::all_of(field.begin(), field.end(), [](char c) { return c >= '0' && c <= '9'; });
 }
 
 bool parse_float(std::string_view field, float& value) {

@@ -13,13 +13,20 @@
 #include <vector>
 
 #include "curnn/data/io.hpp"
+#include "curnn/text.hpp"
 
 namespace curnn::word2vec::detail {
 
 class ByteReader {
  public:
   explicit ByteReader(const std::string& path)
-      : file_(std::make_unique<data::InputFile>(path)), name_(path), buffer_(kChunk) {}
+      : file_(std::make_unique<data::InputFile>(path)), name_(path) {
+    // A plain file's size when it is smaller than a chunk (the buffer grows when needed).
+    const std::uint64_t size = file_->size_on_disk();
+    buffer_.resize(file_->is_gzip() || size == 0 || size >= kChunk
+                       ? kChunk
+                       : std::max<std::size_t>(4096, static_cast<std::size_t>(size) + 1));
+  }
   // Reads `text` (which must outlive the reader); `name` names it in error messages.
   ByteReader(std::string_view text, std::string name)
       : memory_(text), name_(std::move(name)), end_(text.size()) {}
@@ -87,17 +94,6 @@ class ByteReader {
   bool eof_ = false;
 };
 
-// A printable, one-line, bounded rendering of untrusted bytes for error messages.
-inline std::string quoted(std::string_view bytes, std::size_t max_bytes = 40) {
-  std::string out = "\"";
-  for (std::size_t i = 0; i < bytes.size() && i < max_bytes; ++i) {
-    const unsigned char c = static_cast<unsigned char>(bytes[i]);
-    out += (c >= 0x20 && c < 0x7f && c != '"') ? static_cast<char>(c) : '?';
-  }
-  if (bytes.size() > max_bytes) out += "...";
-  return out + "\"";
-}
-
 // Reads the next line (without its '\n'; a trailing '\r' is removed) into `line`; false at the
 // end of the input. Throws when a line exceeds `max_bytes` (bounded memory on binary garbage).
 bool read_line(ByteReader& in, std::string& line, std::int64_t line_number,
@@ -108,6 +104,9 @@ std::vector<std::string_view> split_fields(std::string_view line);
 
 // Parses a whole field as a decimal integer / a float (C locale); false when it is not one.
 bool parse_int64(std::string_view field, std::int64_t& value);
+// Whether a field is an optional '-' or '+' and decimal digits only (an integer, maybe too large
+// for int64: error messages then say "out of range" rather than "not a number").
+bool is_integer_text(std::string_view field);
 bool parse_float(std::string_view field, float& value);
 
 }  // namespace curnn::word2vec::detail

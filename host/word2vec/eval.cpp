@@ -12,6 +12,8 @@
 
 #include "byte_reader.hpp"
 #include "curnn/error.hpp"
+#include "curnn/text.hpp"
+#include "curnn/threads.hpp"
 
 namespace curnn::word2vec {
 
@@ -252,7 +254,7 @@ AnalogyQuestions read_analogy_questions(const std::string& path) {
       continue;
     }
     CURNN_CHECK(f.size() == 4, path << ":" << n << ": expected \": section\" or four words, got "
-                                    << detail::quoted(line));
+                                    << quote_input(line));
     out.questions.push_back({static_cast<std::int32_t>(out.sections.size() - 1), std::string(f[0]),
                              std::string(f[1]), std::string(f[2]), std::string(f[3])});
   }
@@ -311,9 +313,8 @@ AnalogyResult evaluate_analogies(const NormalizedVectors& vectors,
                    answers.data() + first);
     }
   };
-  const int hw = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
-  const auto n_threads = static_cast<int>(
-      std::min<std::int64_t>(threads > 0 ? threads : hw, std::max<std::int64_t>(blocks, 1)));
+  const auto n_threads = static_cast<int>(std::min<std::int64_t>(
+      threads > 0 ? threads : cpu_threads(), std::max<std::int64_t>(blocks, 1)));
   std::vector<std::thread> pool;
   for (int t = 1; t < n_threads; ++t) pool.emplace_back(worker);
   worker();
@@ -339,6 +340,20 @@ AnalogyResult evaluate_analogies(const NormalizedVectors& vectors,
   return result;
 }
 
+namespace {
+
+// compute-accuracy's "%.2f %%" of num / den in float; "n/a" when den is 0 (compute-accuracy
+// prints "-nan %" there).
+std::string percent(std::int64_t num, std::int64_t den) {
+  if (den == 0) return "n/a";
+  char text[32];
+  std::snprintf(text, sizeof text, "%.2f %%",
+                static_cast<double>(static_cast<float>(num) / static_cast<float>(den) * 100));
+  return text;
+}
+
+}  // namespace
+
 std::string format_analogy_report(const AnalogyResult& result) {
   std::string out;
   char line[512];
@@ -351,28 +366,28 @@ std::string format_analogy_report(const AnalogyResult& result) {
     (k <= 5 ? sem_seen : syn_seen) += s.seen;
     (k <= 5 ? sem_correct : syn_correct) += s.correct;
     if (k == 0) continue;  // questions before the first section are only counted
-    out += s.name + ":\n";
+    out += one_line(s.name, 200) + ":\n";
     const auto tcn = static_cast<int>(std::max<std::int64_t>(s.seen, 1));
     std::snprintf(
         line, sizeof line, "ACCURACY TOP1: %.2f %%  (%d / %d)\n",
         static_cast<double>(static_cast<float>(s.correct) / static_cast<float>(tcn) * 100),
         static_cast<int>(s.correct), tcn);
     out += line;
-    auto pct = [](std::int64_t num, std::int64_t den) {
-      return static_cast<double>(static_cast<float>(num) / static_cast<float>(den) * 100);
-    };
-    std::snprintf(line, sizeof line,
-                  "Total accuracy: %.2f %%   Semantic accuracy: %.2f %%   Syntactic accuracy: "
-                  "%.2f %% \n",
-                  pct(total_correct, total_seen), pct(sem_correct, sem_seen),
-                  pct(syn_correct, syn_seen));
-    out += line;
+    out += "Total accuracy: " + percent(total_correct, total_seen) +
+           "   Semantic accuracy: " + percent(sem_correct, sem_seen) +
+           "   Syntactic accuracy: " + percent(syn_correct, syn_seen) + " \n";
   }
-  std::snprintf(line, sizeof line, "Questions seen / total: %d %d   %.2f %% \n",
+  std::snprintf(line, sizeof line, "Questions seen / total: %d %d   %s \n",
                 static_cast<int>(result.seen), static_cast<int>(result.questions),
-                static_cast<double>(static_cast<float>(result.seen) /
-                                    static_cast<float>(result.questions) * 100));
+                percent(result.seen, result.questions).c_str());
   out += line;
+  if (result.questions == 0) {
+    out += "No analogy questions: the file has none (only blank and \": section\" lines)\n";
+  } else if (result.seen == 0) {
+    out +=
+        "No question was usable: none has all four words in the vocabulary (restricted to "
+        "the most frequent words), so there is no accuracy to report\n";
+  }
   return out;
 }
 
@@ -392,7 +407,7 @@ std::vector<Neighbor> nearest(const NormalizedVectors& vectors,
   std::vector<double> sum(static_cast<std::size_t>(dim), 0.0);
   for (const auto& w : words) {
     const std::int64_t i = vectors.find(w);
-    CURNN_CHECK_ARG(i >= 0, "nearest: " << detail::quoted(w) << " is not in the vocabulary");
+    CURNN_CHECK_ARG(i >= 0, "nearest: " << quote_input(w) << " is not in the vocabulary");
     query.push_back(i);
     for (std::int64_t d = 0; d < dim; ++d) sum[d] += vectors.row(i)[d];
   }
@@ -434,9 +449,8 @@ std::vector<WordPair> read_word_pairs(const std::string& path) {
     const auto f = detail::split_fields(line);
     if (f.empty() || f[0].front() == '#') continue;
     float score = 0;
-    CURNN_CHECK(
-        f.size() == 3 && detail::parse_float(f[2], score) && std::isfinite(score),
-        path << ":" << n << ": expected \"word1 word2 score\", got " << detail::quoted(line));
+    CURNN_CHECK(f.size() == 3 && detail::parse_float(f[2], score) && std::isfinite(score),
+                path << ":" << n << ": expected \"word1 word2 score\", got " << quote_input(line));
     pairs.push_back({std::string(f[0]), std::string(f[1]), static_cast<double>(score)});
   }
   CURNN_CHECK(!pairs.empty(), path << ": no word pairs");

@@ -10,6 +10,7 @@
 #include <limits>
 #include <system_error>
 #include <thread>
+#include <utility>
 
 #include "curnn/error.hpp"
 #include "curnn/ref/w2v_train.hpp"
@@ -344,19 +345,93 @@ void train_on_cpu(const Vocabulary& vocab, const Corpus& corpus, const TrainOpti
 
 #if CURNN_HAVE_CUDA
 
-// The GPU backend's host side: subsamples and cuts sentences on the host (the CPU reader, one
-// LCG), packs up to gpu_concurrent_chunks sentences per launch with their learning rates, and
-// packs the next batch while the current one runs (two sets of device buffers, used in turn).
+// Page-locked host memory of n elements (cudaMallocHost): copies from and to it run
+// asynchronously, overlapping kernels. Move-only.
+template <class T>
+class PinnedBuffer {
+ public:
+  explicit PinnedBuffer(std::size_t n) : size_(n) {
+    void* p = nullptr;
+    CURNN_CUDA_CHECK(cudaMallocHost(&p, std::max<std::size_t>(n, 1) * sizeof(T)));
+    data_ = static_cast<T*>(p);
+  }
+  ~PinnedBuffer() {
+    if (data_) cudaFreeHost(data_);
+  }
+  PinnedBuffer(const PinnedBuffer&) = delete;
+  PinnedBuffer& operator=(const PinnedBuffer&) = delete;
+  PinnedBuffer(PinnedBuffer&& o) noexcept
+      : data_(std::exchange(o.data_, nullptr)), size_(std::exchange(o.size_, 0)) {}
+  T* data() noexcept { return data_; }
+  std::size_t size() const noexcept { return size_; }
+
+ private:
+  T* data_ = nullptr;
+  std::size_t size_ = 0;
+};
+
+// Owns a CUDA event or stream, released by Destroy. Move-only.
+template <class Handle, cudaError_t (*Destroy)(Handle)>
+class UniqueCudaHandle {
+ public:
+  explicit UniqueCudaHandle(Handle handle) : handle_(handle) {}
+  ~UniqueCudaHandle() {
+    if (handle_) Destroy(handle_);
+  }
+  UniqueCudaHandle(const UniqueCudaHandle&) = delete;
+  UniqueCudaHandle& operator=(const UniqueCudaHandle&) = delete;
+  UniqueCudaHandle(UniqueCudaHandle&& o) noexcept : handle_(std::exchange(o.handle_, nullptr)) {}
+  Handle get() const noexcept { return handle_; }
+
+ private:
+  Handle handle_ = nullptr;
+};
+using CudaEvent = UniqueCudaHandle<cudaEvent_t, cudaEventDestroy>;
+using CudaStream = UniqueCudaHandle<cudaStream_t, cudaStreamDestroy>;
+
+// An event for ordering only (no timing).
+cudaEvent_t new_event() {
+  cudaEvent_t event = nullptr;
+  CURNN_CUDA_CHECK(cudaEventCreateWithFlags(&event, cudaEventDisableTiming));
+  return event;
+}
+// A stream that does not synchronise with the legacy default stream.
+cudaStream_t new_stream() {
+  cudaStream_t stream = nullptr;
+  CURNN_CUDA_CHECK(cudaStreamCreateWithFlags(&stream, cudaStreamNonBlocking));
+  return stream;
+}
+
+// One of the GPU backend's two batch slots, used in turn. The host packs a batch straight into
+// the slot's page-locked arrays; the upload stream copies them to the device and records
+// `uploaded`; the context's stream waits for that event, runs the kernel, copies the per-chunk
+// results back into page-locked memory and records `done`. Before the slot is packed again the
+// host waits for its own `done` only (the other slot's batch keeps the GPU busy meanwhile).
 struct GpuBatch {
-  Buffer<std::int32_t> ids;      // [gpu_concurrent_chunks * kMaxSentenceLength]
-  Buffer<std::int64_t> offsets;  // [gpu_concurrent_chunks + 1]
-  Buffer<float> alpha, loss;     // [gpu_concurrent_chunks]
-  Buffer<std::int32_t> pairs;    // [gpu_concurrent_chunks]
-  std::vector<float> host_loss;
-  std::vector<std::int32_t> host_pairs;
+  GpuBatch(Device dev, int max_chunks, std::size_t max_words)
+      : ids(dev, max_words),
+        offsets(dev, static_cast<std::size_t>(max_chunks) + 1),
+        alpha(dev, static_cast<std::size_t>(max_chunks)),
+        loss(dev, static_cast<std::size_t>(max_chunks)),
+        pairs(dev, static_cast<std::size_t>(max_chunks)),
+        host_ids(max_words),
+        host_offsets(static_cast<std::size_t>(max_chunks) + 1),
+        host_alpha(static_cast<std::size_t>(max_chunks)),
+        host_loss(static_cast<std::size_t>(max_chunks)),
+        host_pairs(static_cast<std::size_t>(max_chunks)) {}
+  Buffer<std::int32_t> ids;      // [max_chunks * kMaxSentenceLength]
+  Buffer<std::int64_t> offsets;  // [max_chunks + 1]
+  Buffer<float> alpha, loss;     // [max_chunks]
+  Buffer<std::int32_t> pairs;    // [max_chunks]
+  PinnedBuffer<std::int32_t> host_ids;
+  PinnedBuffer<std::int64_t> host_offsets;
+  PinnedBuffer<float> host_alpha, host_loss;
+  PinnedBuffer<std::int32_t> host_pairs;
+  CudaEvent uploaded{new_event()}, done{new_event()};
   std::int64_t words_read = 0, words_trained = 0;
-  int chunks = 0;
-  bool pending = false;  // launched, results not collected yet
+  std::int64_t n_words = 0;  // packed so far
+  int chunks = 0;            // packed so far
+  bool pending = false;      // launched, results not collected yet
 };
 
 void train_on_gpu(Context& ctx, const Vocabulary& vocab, const Corpus& corpus,
@@ -365,12 +440,16 @@ void train_on_gpu(Context& ctx, const Vocabulary& vocab, const Corpus& corpus,
   CURNN_CHECK_ARG(o.size <= cuda::kW2vTrainMaxEmbedding,
                   "-size " << o.size << ": the GPU trainer supports at most "
                            << cuda::kW2vTrainMaxEmbedding << " (use --device cpu)");
+  CURNN_CHECK_ARG(!ctx.deterministic(),
+                  "the GPU word2vec trainer is Hogwild (its results depend on the GPU's timing): "
+                  "call set_deterministic(false) on the context to accept that; a reproducible "
+                  "run needs the CPU backend with threads = 1");
   const std::int64_t total_words = static_cast<std::int64_t>(o.iter) * corpus.num_words();
   const std::vector<float> keep = keep_thresholds(vocab, o.sample);
   const auto stream = static_cast<cudaStream_t>(ctx.stream());
   const Device dev = ctx.device();
-  Buffer<std::int32_t> d_table = to_buffer(table.table(), dev);
-  Buffer<float> syn0 = to_buffer(result.syn0, dev), syn1neg = to_buffer(result.syn1neg, dev);
+  Buffer<std::int32_t> d_table = to_buffer(ctx, table.table());
+  Buffer<float> syn0 = to_buffer(ctx, result.syn0), syn1neg = to_buffer(ctx, result.syn1neg);
   std::vector<WorkerCounters> counters(1);
   WorkerCounters& done = counters[0];
   const auto start = Clock::now();
@@ -379,39 +458,27 @@ void train_on_gpu(Context& ctx, const Vocabulary& vocab, const Corpus& corpus,
 
   const int max_chunks = o.gpu_concurrent_chunks;
   const std::size_t max_words = static_cast<std::size_t>(max_chunks) * kMaxSentenceLength;
-  GpuBatch batches[2];
-  for (auto& s : batches) {
-    s.ids = Buffer<std::int32_t>(dev, max_words);
-    s.offsets = Buffer<std::int64_t>(dev, static_cast<std::size_t>(max_chunks) + 1);
-    s.alpha = Buffer<float>(dev, static_cast<std::size_t>(max_chunks));
-    s.loss = Buffer<float>(dev, static_cast<std::size_t>(max_chunks));
-    s.pairs = Buffer<std::int32_t>(dev, static_cast<std::size_t>(max_chunks));
-  }
-  // Waits for a slot's launch and adds its results to the counters.
+  GpuBatch batches[2] = {GpuBatch(dev, max_chunks, max_words),
+                         GpuBatch(dev, max_chunks, max_words)};
+  const CudaStream uploads{new_stream()};  // a second stream, for the uploads
+  // Waits for a slot's own launch (its `done` event) and adds its results to the counters.
   double loss_sum = 0;
   std::int64_t pairs = 0, words_read = 0, words_trained = 0;
   const auto retire = [&](GpuBatch& s) {
     if (!s.pending) return;
     s.pending = false;
-    s.host_loss.resize(static_cast<std::size_t>(s.chunks));
-    s.host_pairs.resize(static_cast<std::size_t>(s.chunks));
-    if (s.chunks > 0) {
-      CURNN_CUDA_CHECK(cudaMemcpyAsync(s.host_loss.data(), s.loss.data(),
-                                       s.host_loss.size() * sizeof(float), cudaMemcpyDeviceToHost,
-                                       stream));
-      CURNN_CUDA_CHECK(cudaMemcpyAsync(s.host_pairs.data(), s.pairs.data(),
-                                       s.host_pairs.size() * sizeof(std::int32_t),
-                                       cudaMemcpyDeviceToHost, stream));
-      CURNN_CUDA_CHECK(cudaStreamSynchronize(stream));
-    }
+    CURNN_CUDA_CHECK(cudaEventSynchronize(s.done.get()));
     for (int c = 0; c < s.chunks; ++c) {
-      CURNN_CHECK(std::isfinite(s.host_loss[c]),
-                  "training diverged: the loss is "
-                      << s.host_loss[c] << " after about " << words_read + s.words_read << " of "
-                      << total_words << " words (try a smaller -alpha)");
-      loss_sum += s.host_loss[c], pairs += s.host_pairs[c];
+      const float loss = s.host_loss.data()[c];
+      CURNN_CHECK(std::isfinite(loss), "training diverged: the loss is "
+                                           << loss << " after about " << words_read + s.words_read
+                                           << " of " << total_words
+                                           << " words (try a smaller -alpha)");
+      loss_sum += loss, pairs += s.host_pairs.data()[c];
     }
     words_read += s.words_read, words_trained += s.words_trained;
+    s.chunks = 0, s.n_words = 0, s.words_read = s.words_trained = 0;
+    s.host_offsets.data()[0] = 0;
     done.words_read.store(words_read), done.words_trained.store(words_trained);
     done.pairs.store(pairs), done.loss_pairs.store(pairs), done.loss_sum.store(loss_sum);
     if (seconds_since(last_report) >= progress_interval_s) {
@@ -422,24 +489,28 @@ void train_on_gpu(Context& ctx, const Vocabulary& vocab, const Corpus& corpus,
 
   std::uint64_t rng = splitmix64(o.seed);
   SentenceReader reader(corpus, keep, 0, corpus.num_words());
-  std::vector<std::int32_t> sentence, ids;
-  std::vector<std::int64_t> offsets;
-  std::vector<float> alphas;
+  std::vector<std::int32_t> sentence;
   std::int64_t words_packed = 0;  // words read into launched or packed batches
   std::uint64_t launch = 0;
   int current = 0;
-  const auto launch_batch = [&](std::int64_t batch_read, std::int64_t batch_trained) {
+  batches[0].host_offsets.data()[0] = 0;
+  batches[1].host_offsets.data()[0] = 0;
+  // Uploads the current slot's batch on the upload stream, queues its kernel and the copies of
+  // its results on the context's stream, then moves to the other slot (after waiting for that
+  // slot's previous launch).
+  const auto launch_batch = [&] {
     GpuBatch& s = batches[current];
-    retire(s);  // its previous launch used these buffers
-    const int S = static_cast<int>(alphas.size());
+    const int S = s.chunks;
     if (S > 0) {
-      CURNN_CUDA_CHECK(cudaMemcpyAsync(s.ids.data(), ids.data(), ids.size() * sizeof(std::int32_t),
-                                       cudaMemcpyHostToDevice, stream));
-      CURNN_CUDA_CHECK(cudaMemcpyAsync(s.offsets.data(), offsets.data(),
-                                       offsets.size() * sizeof(std::int64_t),
-                                       cudaMemcpyHostToDevice, stream));
-      CURNN_CUDA_CHECK(cudaMemcpyAsync(s.alpha.data(), alphas.data(), alphas.size() * sizeof(float),
-                                       cudaMemcpyHostToDevice, stream));
+      const auto upload = [&](auto* device, const auto* host, std::size_t n) {
+        CURNN_CUDA_CHECK(cudaMemcpyAsync(device, host, n * sizeof(*host), cudaMemcpyHostToDevice,
+                                         uploads.get()));
+      };
+      upload(s.ids.data(), s.host_ids.data(), static_cast<std::size_t>(s.n_words));
+      upload(s.offsets.data(), s.host_offsets.data(), static_cast<std::size_t>(S) + 1);
+      upload(s.alpha.data(), s.host_alpha.data(), static_cast<std::size_t>(S));
+      CURNN_CUDA_CHECK(cudaEventRecord(s.uploaded.get(), uploads.get()));
+      CURNN_CUDA_CHECK(cudaStreamWaitEvent(stream, s.uploaded.get(), 0));
       cuda::W2vTrainDraws draws;
       draws.key = splitmix64(o.seed ^ splitmix64(++launch));
       draws.table = d_table.data();
@@ -447,47 +518,45 @@ void train_on_gpu(Context& ctx, const Vocabulary& vocab, const Corpus& corpus,
       cuda::w2v_train_chunks(o.size, o.negative, o.window, o.cbow, vocab.size(), S, s.ids.data(),
                              s.offsets.data(), s.alpha.data(), draws, syn0.data(), syn1neg.data(),
                              s.loss.data(), s.pairs.data(), stream);
-      // Copies from pageable memory are staged before cudaMemcpyAsync returns, so the host
-      // vectors may be refilled while the kernel runs.
+      CURNN_CUDA_CHECK(cudaMemcpyAsync(s.host_loss.data(), s.loss.data(), S * sizeof(float),
+                                       cudaMemcpyDeviceToHost, stream));
+      CURNN_CUDA_CHECK(cudaMemcpyAsync(s.host_pairs.data(), s.pairs.data(),
+                                       S * sizeof(std::int32_t), cudaMemcpyDeviceToHost, stream));
     }
-    s.chunks = S;
-    s.words_read = batch_read, s.words_trained = batch_trained;
+    CURNN_CUDA_CHECK(cudaEventRecord(s.done.get(), stream));
     s.pending = true;
     current ^= 1;
-    ids.clear(), offsets.assign(1, 0), alphas.clear();
+    retire(batches[current]);  // its previous launch used the slot we fill next
   };
 
-  offsets.assign(1, 0);
-  std::int64_t batch_read = 0, batch_trained = 0;
   for (int pass = 0; pass < o.iter && !result.stopped; ++pass) {
     reader.restart();
     for (;;) {
-      if (alphas.empty() && o.stop_requested && o.stop_requested()) {  // once per launch
+      if (batches[current].chunks == 0 && o.stop_requested && o.stop_requested()) {  // per launch
         result.stopped = true;
         break;
       }
       const std::int64_t n = reader.next(sentence, rng);
       if (n == 0) break;
-      batch_read += n;
+      GpuBatch& s = batches[current];
+      s.words_read += n;
       if (sentence.size() >= 2) {  // a one-word sentence has no context
-        alphas.push_back(static_cast<float>(learning_rate(o.alpha, words_packed, total_words)));
-        ids.insert(ids.end(), sentence.begin(), sentence.end());
-        offsets.push_back(static_cast<std::int64_t>(ids.size()));
+        s.host_alpha.data()[s.chunks] =
+            static_cast<float>(learning_rate(o.alpha, words_packed, total_words));
+        std::copy(sentence.begin(), sentence.end(), s.host_ids.data() + s.n_words);
+        s.n_words += static_cast<std::int64_t>(sentence.size());
+        s.host_offsets.data()[++s.chunks] = s.n_words;
       }
-      batch_trained += static_cast<std::int64_t>(sentence.size());
+      s.words_trained += static_cast<std::int64_t>(sentence.size());
       words_packed += n;
-      if (static_cast<int>(alphas.size()) == max_chunks) {
-        launch_batch(batch_read, batch_trained);
-        batch_read = batch_trained = 0;
-      }
+      if (s.chunks == max_chunks) launch_batch();
     }
   }
-  launch_batch(batch_read, batch_trained);
+  launch_batch();
   retire(batches[0]);
   retire(batches[1]);
-  ctx.synchronize();
-  result.syn0 = to_vector(syn0.view());
-  result.syn1neg = to_vector(syn1neg.view());
+  result.syn0 = to_vector(ctx, syn0.view());
+  result.syn1neg = to_vector(ctx, syn1neg.view());
   reporter.report(counters);
   fill_result(result, counters, start);
 }

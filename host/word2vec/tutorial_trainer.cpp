@@ -1,19 +1,13 @@
-// The book's word2vec experiment, end to end (curnn/word2vec/tutorial_trainer.hpp).
+// The book's word2vec experiment: data, model, training and nearest words
+// (curnn/word2vec/tutorial_trainer.hpp). No printing, no files, no processes: see the header.
 #include "curnn/word2vec/tutorial_trainer.hpp"
-
-#include <sys/wait.h>
 
 #include <algorithm>
 #include <chrono>
 #include <cmath>
-#include <cstdio>
-#include <cstdlib>
-#include <filesystem>
-#include <fstream>
 #include <numeric>
 #include <optional>
 #include <random>
-#include <sstream>
 #include <vector>
 
 #include "curnn/buffer.hpp"
@@ -26,19 +20,15 @@
 #include "curnn/ops/reduce.hpp"
 #include "curnn/word2vec/eval.hpp"
 #include "curnn/word2vec/tutorial.hpp"
-#include "curnn/word2vec/vectors.hpp"
 
 namespace curnn::word2vec {
 
 namespace {
 
 constexpr int kTopK = 8;            // nearest words per validation word (the book's top_k)
-constexpr int kPlotWords = 100;     // words in the t-SNE plot (the book's plot_only)
 constexpr int kDemoBatchSize = 8;   // the book's demo: generate_batch(8, 2, 1)
 constexpr int kDemoNumSkips = 2;    //
 constexpr int kDemoSkipWindow = 1;  //
-constexpr int kSampleDataWords = 10;
-constexpr int kMostCommonWords = 5;
 
 using Clock = std::chrono::steady_clock;
 
@@ -101,175 +91,16 @@ struct RandomStreams {
   std::mt19937_64 parameters, validation, demo_batch, batches, negatives;
 };
 
-// ---- text output
+// ---- the demo batch
 // ---------------------------------------------------------------------------------
 
-// Python's repr() of a str as print() shows it inside a list: quoted, with escapes.
-std::string python_repr(const std::string& s) {
-  const bool has_single = s.find('\'') != std::string::npos;
-  const bool has_double = s.find('"') != std::string::npos;
-  const char quote = has_single && !has_double ? '"' : '\'';
-  std::string out(1, quote);
-  for (const char ch : s) {
-    const auto c = static_cast<unsigned char>(ch);
-    if (ch == quote || ch == '\\') {
-      out += '\\';
-      out += ch;
-    } else if (ch == '\t') {
-      out += "\\t";
-    } else if (ch == '\n') {
-      out += "\\n";
-    } else if (ch == '\r') {
-      out += "\\r";
-    } else if (c < 0x20 || c == 0x7f) {
-      char escaped[5];
-      std::snprintf(escaped, sizeof escaped, "\\x%02x", c);
-      out += escaped;
-    } else {
-      out += ch;  // other bytes as they are (Python would show the decoded character)
-    }
-  }
-  return out + quote;
-}
-
-// A JSON string literal. Bytes >= 0x80 are copied as they are (valid JSON for UTF-8 words).
-std::string json_string(const std::string& s) {
-  std::string out = "\"";
-  for (const char ch : s) {
-    const auto c = static_cast<unsigned char>(ch);
-    if (ch == '"' || ch == '\\') {
-      out += '\\';
-      out += ch;
-    } else if (c < 0x20) {
-      char escaped[7];
-      std::snprintf(escaped, sizeof escaped, "\\u%04x", c);
-      out += escaped;
-    } else {
-      out += ch;
-    }
-  }
-  return out + '"';
-}
-
-std::string json_number(double value) {
-  if (!std::isfinite(value)) return "null";
-  char text[32];
-  std::snprintf(text, sizeof text, "%.9g", value);
-  return text;
-}
-
-std::string json_string_array(const std::vector<std::string>& values) {
-  std::string out = "[";
-  for (std::size_t i = 0; i < values.size(); ++i) out += (i ? "," : "") + json_string(values[i]);
-  return out + "]";
-}
-
-// One JSON object, built field by field.
-class JsonObject {
- public:
-  JsonObject() = default;
-  explicit JsonObject(const char* type) { add_string("type", type); }
-  JsonObject& add_string(const char* key, const std::string& value) {
-    return add_raw(key, json_string(value));
-  }
-  JsonObject& add_number(const char* key, double value) { return add_raw(key, json_number(value)); }
-  JsonObject& add_integer(const char* key, std::int64_t value) {
-    return add_raw(key, std::to_string(value));
-  }
-  JsonObject& add_raw(const char* key, const std::string& json) {
-    body_ += (body_.empty() ? "" : ",") + json_string(key) + ":" + json;
-    return *this;
-  }
-  std::string str() const { return "{" + body_ + "}"; }
-
- private:
-  std::string body_;
-};
-
-// The JSON-lines log: one object per line, flushed as written; no file when the path is empty.
-class JsonLines {
- public:
-  explicit JsonLines(const std::string& path) {
-    if (path.empty()) return;
-    out_.open(path, std::ios::out | std::ios::trunc);
-    CURNN_CHECK(out_.good(), path << ": cannot open the JSON log for writing");
-  }
-  void write(const JsonObject& record) {
-    if (!out_.is_open()) return;
-    out_ << record.str() << '\n';
-    out_.flush();
-  }
-
- private:
-  std::ofstream out_;
-};
-
-// ---- options
-// -------------------------------------------------------------------------------------
-
-void check_options(const TutorialOptions& o) {
-  CURNN_CHECK_ARG(!o.train_path.empty(), "no training corpus given (train_path is empty)");
-  CURNN_CHECK_ARG(!o.output_dir.empty(), "output_dir is empty");
-  CURNN_CHECK_ARG(o.vocabulary_size >= 2,
-                  "vocabulary_size must be >= 2 (UNK and one word), got " << o.vocabulary_size);
-  CURNN_CHECK_ARG(o.steps >= 1, "steps must be >= 1, got " << o.steps);
-  CURNN_CHECK_ARG(o.batch_size >= 1, "batch_size must be >= 1, got " << o.batch_size);
-  CURNN_CHECK_ARG(o.skip_window >= 1, "skip_window must be >= 1, got " << o.skip_window);
-  CURNN_CHECK_ARG(1 <= o.num_skips && o.num_skips <= 2 * o.skip_window,
-                  "num_skips must be in [1, 2 * skip_window = " << 2 * o.skip_window << "], got "
-                                                                << o.num_skips);
-  CURNN_CHECK_ARG(o.batch_size % o.num_skips == 0, "batch_size (" << o.batch_size
-                                                                  << ") must be a multiple of "
-                                                                     "num_skips ("
-                                                                  << o.num_skips << ")");
-  CURNN_CHECK_ARG(
-      1 <= o.embedding_size && o.embedding_size <= ops::kNceMaxEmbedding,
-      "embedding_size must be in [1, " << ops::kNceMaxEmbedding << "], got " << o.embedding_size);
-  CURNN_CHECK_ARG(o.num_sampled >= 1, "num_sampled must be >= 1, got " << o.num_sampled);
-  CURNN_CHECK_ARG(o.valid_window >= 1, "valid_window must be >= 1, got " << o.valid_window);
-  CURNN_CHECK_ARG(
-      0 <= o.valid_size && o.valid_size <= o.valid_window,
-      "valid_size must be in [0, valid_window = " << o.valid_window << "], got " << o.valid_size);
-  CURNN_CHECK_ARG(std::isfinite(o.learning_rate) && o.learning_rate > 0,
-                  "learning_rate must be a positive number, got " << o.learning_rate);
-  CURNN_CHECK_ARG(o.log_every >= 1, "log_every must be >= 1, got " << o.log_every);
-}
-
-// ---- the book's first printouts
-// ------------------------------------------------------------------
-
-void print_dataset(const TutorialDataset& ds) {
-  std::printf("Data size %zu\n", ds.data.size());
-  std::string common;
-  const int shown = std::min(kMostCommonWords, ds.vocabulary_size());
-  for (int i = 0; i < shown; ++i) {
-    // count[0] is the list ['UNK', n]; the others are most_common's tuples.
-    const std::string open = i == 0 ? "[" : "(", close = i == 0 ? "]" : ")";
-    common += (i ? ", " : "") + open + python_repr(ds.words[static_cast<std::size_t>(i)]) + ", " +
-              std::to_string(ds.counts[static_cast<std::size_t>(i)]) + close;
-  }
-  std::printf("Most common words (+UNK) [%s]\n", common.c_str());
-  std::string ids, words;
-  const std::size_t sample = std::min<std::size_t>(kSampleDataWords, ds.data.size());
-  for (std::size_t i = 0; i < sample; ++i) {
-    const std::int32_t id = ds.data[i];
-    ids += (i ? ", " : "") + std::to_string(id);
-    words += (i ? ", " : "") + python_repr(ds.words[static_cast<std::size_t>(id)]);
-  }
-  std::printf("Sample data [%s] [%s]\n", ids.c_str(), words.c_str());
-}
-
-// The demo batch, "3084 originated -> 12 as"; returns the data_index it stopped at.
-std::int64_t print_demo_batch(const TutorialDataset& ds, std::mt19937_64& rng) {
+// The book's demo batch generate_batch(8, 2, 1); returns the data_index it stopped at.
+std::int64_t demo_batch(const TutorialDataset& ds, std::mt19937_64& rng,
+                        TutorialObserver& observer) {
   SkipGramBatcher demo(ds.data, kDemoBatchSize, kDemoNumSkips, kDemoSkipWindow, rng());
   std::vector<std::int32_t> batch, labels;
   demo.next(batch, labels);
-  for (int i = 0; i < kDemoBatchSize; ++i) {
-    const auto centre = batch[static_cast<std::size_t>(i)];
-    const auto context = labels[static_cast<std::size_t>(i)];
-    std::printf("%d %s -> %d %s\n", centre, ds.words[static_cast<std::size_t>(centre)].c_str(),
-                context, ds.words[static_cast<std::size_t>(context)].c_str());
-  }
+  observer.demo_batch(ds, batch, labels);
   return demo.data_index();
 }
 
@@ -305,11 +136,12 @@ class SkipGramModel {
         db_classes_(ctx.device(), static_cast<std::size_t>(n.B + n.S)),
         step_loss_sums_(ctx.device(), static_cast<std::size_t>(loss_slots)) {
     const auto table = static_cast<std::size_t>(n.V) * n.E;
-    copy(ConstTensor(uniform_values(table, -1.0, 1.0, rng).data(), {n.V, n.E}, Device::CPU),
-         embeddings(), nullptr);
-    copy(ConstTensor(truncated_normal_values(table, 1.0 / std::sqrt(double(n.E)), rng).data(),
+    copy(ctx, ConstTensor(uniform_values(table, -1.0, 1.0, rng).data(), {n.V, n.E}, Device::CPU),
+         embeddings());
+    copy(ctx,
+         ConstTensor(truncated_normal_values(table, 1.0 / std::sqrt(double(n.E)), rng).data(),
                      {n.V, n.E}, Device::CPU),
-         nce_weights_.view({n.V, n.E}), nullptr);
+         nce_weights_.view({n.V, n.E}));
     ops::fill(ctx, nce_biases_.view(), 0.0f);
   }
 
@@ -318,9 +150,9 @@ class SkipGramModel {
   // One SGD step on `batch`; the sum of its per-example losses goes to step_loss_sums[slot].
   void train_step(Context& ctx, const HostBatch& batch, float learning_rate, std::int64_t slot) {
     const auto B = n_.B, S = n_.S;
-    // Asynchronous copies from pageable memory: the host buffers may be refilled on return.
-    copy(ConstIds(batch.ids.data(), {2 * B + S}, Device::CPU), ids_.view(), ctx.stream());
-    copy(ConstTensor(batch.log_q.data(), {B + S}, Device::CPU), log_q_.view(), ctx.stream());
+    // Copies from pageable memory return once staged: the host buffers may be refilled then.
+    copy(ctx, ConstIds(batch.ids.data(), {2 * B + S}, Device::CPU), ids_.view());
+    copy(ctx, ConstTensor(batch.log_q.data(), {B + S}, Device::CPU), log_q_.view());
     const Ids ids = ids_.view();
     const ConstIds centre = ids.rows(0, B), classes = ids.rows(B, 2 * B + S);
     const Tensor log_q = log_q_.view();
@@ -345,8 +177,7 @@ class SkipGramModel {
 
   // The mean loss of each step in slots [0, count) (synchronises the context).
   std::vector<double> step_losses(Context& ctx, std::int64_t count) {
-    ctx.synchronize();
-    const auto sums = to_vector(step_loss_sums_.view().rows(0, count));
+    const auto sums = to_vector(ctx, step_loss_sums_.view().rows(0, count));
     std::vector<double> means(sums.size());
     for (std::size_t i = 0; i < sums.size(); ++i) means[i] = double(sums[i]) / n_.B;
     return means;
@@ -405,7 +236,7 @@ class NearestWords {
   NearestWords(Context& ctx, const Shape& n, const std::vector<std::int32_t>& valid_ids)
       : n_(n),
         W_(static_cast<int>(valid_ids.size())),
-        valid_ids_(to_buffer(valid_ids, ctx.device())),
+        valid_ids_(to_buffer(ctx, valid_ids)),
         valid_rows_(ctx.device(), static_cast<std::size_t>(W_) * n.E),
         squares_(ctx.device(), static_cast<std::size_t>(n.V) * n.E),
         ones_(ctx.device(), static_cast<std::size_t>(n.E)),
@@ -423,9 +254,9 @@ class NearestWords {
     ops::mul(ctx, embeddings, embeddings, squares);
     ops::gemm(ctx, ops::Transpose::No, ops::Transpose::No, squares, ones_.view({n_.E, 1}),
               squared_norms_.view({n_.V, 1}), ops::Write::Overwrite);
-    ctx.synchronize();
-    const auto dots = to_vector(dots_.view()), squared_norms = to_vector(squared_norms_.view());
-    const auto valid_ids = to_vector(valid_ids_.view());
+    const auto dots = to_vector(ctx, dots_.view());
+    const auto squared_norms = to_vector(ctx, squared_norms_.view());
+    const auto valid_ids = to_vector(ctx, valid_ids_.view());
 
     std::vector<double> norms(squared_norms.size());
     for (std::size_t j = 0; j < norms.size(); ++j) norms[j] = std::sqrt(double(squared_norms[j]));
@@ -468,128 +299,6 @@ class NearestWords {
   Buffer<float> dots_;              // [W, V]
 };
 
-void report_nearest(std::int64_t step, const TutorialDataset& ds,
-                    const std::vector<std::int32_t>& valid_ids,
-                    const std::vector<std::vector<std::int32_t>>& nearest, JsonLines& log) {
-  std::string blocks;
-  for (std::size_t w = 0; w < valid_ids.size(); ++w) {
-    const std::string& word = ds.words[static_cast<std::size_t>(valid_ids[w])];
-    std::string line = "Nearest to " + word + ":";
-    std::vector<std::string> neighbours;
-    for (const auto id : nearest[w]) {
-      neighbours.push_back(ds.words[static_cast<std::size_t>(id)]);
-      line += " " + neighbours.back() + ",";  // the book's "%s %s," (a trailing comma)
-    }
-    std::printf("%s\n", line.c_str());
-    blocks += (w ? "," : "") + JsonObject()
-                                   .add_string("word", word)
-                                   .add_raw("nearest", json_string_array(neighbours))
-                                   .str();
-  }
-  std::fflush(stdout);
-  log.write(JsonObject("nearest").add_integer("step", step).add_raw("words", "[" + blocks + "]"));
-}
-
-// ---- outputs
-// -------------------------------------------------------------------------------------
-
-std::string shell_quote(const std::string& s) {
-  std::string out = "'";
-  for (const char c : s) out += c == '\'' ? std::string("'\\''") : std::string(1, c);
-  return out + "'";
-}
-
-// scripts/tsne_plot.py: $CURNN_TSNE_SCRIPT, else the source tree this file was built from.
-std::string find_tsne_script() {
-  if (const char* env = std::getenv("CURNN_TSNE_SCRIPT"); env != nullptr && *env != '\0') {
-    return env;
-  }
-  const auto script = std::filesystem::path(__FILE__).parent_path().parent_path().parent_path() /
-                      "scripts" / "tsne_plot.py";
-  std::error_code ec;
-  return std::filesystem::is_regular_file(script, ec) ? script.string() : std::string();
-}
-
-// The exit status of a shell command, or -1 when it did not exit normally.
-int exit_status(const std::string& command) {
-  std::fflush(stdout);
-  const int status = std::system(command.c_str());
-  return status != -1 && WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-}
-
-// The Python interpreters to try, in order: $CURNN_PYTHON, python3 from PATH, and Debian's
-// /usr/bin/python3 (where python3-sklearn and python3-matplotlib install, even when PATH
-// finds another python3 first, e.g. pyenv's).
-std::vector<std::string> python_candidates() {
-  std::vector<std::string> candidates;
-  if (const char* env = std::getenv("CURNN_PYTHON"); env != nullptr && *env != '\0') {
-    candidates.push_back(env);
-  }
-  candidates.push_back("python3");
-  candidates.push_back("/usr/bin/python3");
-  return candidates;
-}
-
-// Runs the t-SNE script with the first interpreter that has its modules; on any failure prints
-// a warning and returns false.
-bool plot_tsne(const std::string& input, const std::string& output) {
-  const std::string script = find_tsne_script();
-  if (script.empty()) {
-    std::fprintf(stderr,
-                 "warning: t-SNE plot skipped: scripts/tsne_plot.py not found "
-                 "(set CURNN_TSNE_SCRIPT to its path)\n");
-    return false;
-  }
-  bool found_python = false;
-  for (const std::string& python : python_candidates()) {
-    const std::string run = shell_quote(python) + " " + shell_quote(script);
-    const int check = exit_status(run + " --check-modules > /dev/null 2>&1");
-    found_python = found_python || check != 127;
-    if (check != 0) continue;  // no such interpreter, or it lacks the modules
-    const int status =
-        exit_status(run + " --input " + shell_quote(input) + " --output " + shell_quote(output));
-    if (status == 0) return true;
-    std::fprintf(stderr, "warning: t-SNE plot skipped: %s failed (exit status %d)\n",
-                 script.c_str(), status);
-    return false;
-  }
-  if (!found_python) {
-    std::fprintf(stderr, "warning: t-SNE plot skipped: python3 was not found\n");
-  } else {
-    std::fprintf(stderr,
-                 "warning: t-SNE plot skipped: python3 lacks scikit-learn or matplotlib "
-                 "(Debian: apt-get install python3-sklearn python3-matplotlib)\n");
-  }
-  return false;
-}
-
-struct OutputPaths {
-  std::string embeddings, tsne;  // tsne: empty when there is no plot
-};
-
-// final_embeddings = normalized_embeddings.eval(): saved in word2vec's text format; with plot,
-// the first kPlotWords of them go to the t-SNE script.
-OutputPaths write_outputs(const TutorialDataset& ds, const std::vector<float>& embeddings, int E,
-                          const std::filesystem::path& output_dir, bool plot) {
-  const NormalizedVectors normalized(ds.words, embeddings.data(), E);
-  const float* normalized_rows = normalized.row(0);  // [V, E], contiguous
-  OutputPaths paths;
-  paths.embeddings = (output_dir / "embeddings.txt").string();
-  write_word_vectors(paths.embeddings, ds.words, normalized_rows, E, /*binary=*/false);
-  std::printf("Normalised embeddings written to %s\n", paths.embeddings.c_str());
-  if (!plot) return paths;
-  const int plotted = std::min(kPlotWords, ds.vocabulary_size());
-  const std::vector<std::string> plot_words(ds.words.begin(), ds.words.begin() + plotted);
-  const std::string input = (output_dir / "tsne_input.txt").string();
-  write_word_vectors(input, plot_words, normalized_rows, E, /*binary=*/false);
-  const std::string png = (output_dir / "tsne.png").string();
-  if (plot_tsne(input, png)) {
-    paths.tsne = png;
-    std::printf("t-SNE plot of the %d most frequent words written to %s\n", plotted, png.c_str());
-  }
-  return paths;
-}
-
 // The index of the first non-finite value, or -1.
 std::int64_t first_non_finite(const std::vector<double>& values) {
   const auto it =
@@ -599,33 +308,48 @@ std::int64_t first_non_finite(const std::vector<double>& values) {
 
 }  // namespace
 
-int run_tutorial(Context& ctx, const TutorialOptions& options) {
-  const auto run_start = Clock::now();
-  check_options(options);
-  const std::filesystem::path output_dir(options.output_dir);
-  std::error_code ec;
-  std::filesystem::create_directories(output_dir, ec);
-  CURNN_CHECK(std::filesystem::is_directory(output_dir),
-              options.output_dir << ": cannot create the output directory"
-                                 << (ec ? ": " + ec.message() : std::string()));
-  JsonLines log(options.log_json);
+void validate(const TutorialOptions& o) {
+  CURNN_CHECK_ARG(!o.train_path.empty(), "no training corpus given (train_path is empty)");
+  CURNN_CHECK_ARG(o.vocabulary_size >= 2,
+                  "vocabulary_size must be >= 2 (UNK and one word), got " << o.vocabulary_size);
+  CURNN_CHECK_ARG(o.steps >= 1, "steps must be >= 1, got " << o.steps);
+  CURNN_CHECK_ARG(o.batch_size >= 1, "batch_size must be >= 1, got " << o.batch_size);
+  CURNN_CHECK_ARG(o.skip_window >= 1, "skip_window must be >= 1, got " << o.skip_window);
+  CURNN_CHECK_ARG(1 <= o.num_skips && o.num_skips <= 2 * o.skip_window,
+                  "num_skips must be in [1, 2 * skip_window = " << 2 * o.skip_window << "], got "
+                                                                << o.num_skips);
+  CURNN_CHECK_ARG(o.batch_size % o.num_skips == 0, "batch_size (" << o.batch_size
+                                                                  << ") must be a multiple of "
+                                                                     "num_skips ("
+                                                                  << o.num_skips << ")");
+  CURNN_CHECK_ARG(
+      1 <= o.embedding_size && o.embedding_size <= ops::kNceMaxEmbedding,
+      "embedding_size must be in [1, " << ops::kNceMaxEmbedding << "], got " << o.embedding_size);
+  CURNN_CHECK_ARG(o.num_sampled >= 1, "num_sampled must be >= 1, got " << o.num_sampled);
+  CURNN_CHECK_ARG(o.valid_window >= 1, "valid_window must be >= 1, got " << o.valid_window);
+  CURNN_CHECK_ARG(
+      0 <= o.valid_size && o.valid_size <= o.valid_window,
+      "valid_size must be in [0, valid_window = " << o.valid_window << "], got " << o.valid_size);
+  CURNN_CHECK_ARG(std::isfinite(o.learning_rate) && o.learning_rate > 0,
+                  "learning_rate must be a positive number, got " << o.learning_rate);
+  CURNN_CHECK_ARG(o.log_every >= 1, "log_every must be >= 1, got " << o.log_every);
+}
 
+TutorialResult train_tutorial(Context& ctx, const TutorialOptions& options,
+                              TutorialObserver* observer) {
+  TutorialObserver silent;
+  TutorialObserver& show = observer != nullptr ? *observer : silent;
+  validate(options);
   const TutorialDataset ds = build_tutorial_dataset(options.train_path, options.vocabulary_size);
   const Shape n{ds.vocabulary_size(), options.embedding_size, options.batch_size,
                 options.num_sampled};
   CURNN_CHECK_ARG(n.S <= n.V, "num_sampled (" << n.S << ") exceeds the vocabulary of "
                                               << options.train_path << " (" << n.V
                                               << " words with UNK)");
-  print_dataset(ds);
-  log.write(JsonObject("dataset")
-                .add_string("train", options.train_path)
-                .add_integer("words", static_cast<std::int64_t>(ds.data.size()))
-                .add_integer("vocabulary", n.V)
-                .add_integer("unk", ds.counts[0])
-                .add_string("device", device_name(ctx.device())));
+  show.dataset(ds);
 
   RandomStreams random(options.seed);
-  const std::int64_t data_index = print_demo_batch(ds, random.demo_batch);
+  const std::int64_t data_index = demo_batch(ds, random.demo_batch, show);
   // The corpus may have fewer words than valid_window: draw from what there is.
   const int valid_window = std::min(options.valid_window, n.V);
   const int valid_size = std::min(options.valid_size, valid_window);
@@ -638,13 +362,15 @@ int run_tutorial(Context& ctx, const TutorialOptions& options) {
   std::optional<NearestWords> nearest;
   if (options.eval_every > 0 && !valid_ids.empty()) nearest.emplace(ctx, n, valid_ids);
   HostBatch batch(n);
-  std::printf("Initialized\n");
-  std::fflush(stdout);
+  show.initialized(valid_ids);
 
+  TutorialResult result;
+  result.words = ds.words;
+  result.embedding_size = n.E;
+  result.final_average_loss = std::nan("");
   const auto train_start = Clock::now();
   const auto learning_rate = static_cast<float>(options.learning_rate);
   std::int64_t first_unlogged = 0;  // the step whose loss is in slot 0
-  double last_average = std::nan("");
   for (std::int64_t step = 0; step < options.steps; ++step) {
     source.next(batch);
     model.train_step(ctx, batch, learning_rate, step - first_unlogged);
@@ -652,59 +378,41 @@ int run_tutorial(Context& ctx, const TutorialOptions& options) {
     if (log_now || step == options.steps - 1) {
       const auto losses = model.step_losses(ctx, step - first_unlogged + 1);
       if (const auto bad = first_non_finite(losses); bad >= 0) {
-        const std::int64_t bad_step = first_unlogged + bad;
-        std::fprintf(stderr,
-                     "error: the loss is %g at step %lld: training diverged (learning rate %g)\n",
-                     losses[static_cast<std::size_t>(bad)], static_cast<long long>(bad_step),
-                     options.learning_rate);
-        log.write(JsonObject("diverged").add_integer("step", bad_step));
-        return 1;
+        result.diverged_step = first_unlogged + bad;
+        result.diverged_loss = losses[static_cast<std::size_t>(bad)];
+        result.steps = step + 1;
+        result.train_seconds = seconds_since(train_start);
+        return result;
       }
       if (log_now) {
-        last_average = std::accumulate(losses.begin(), losses.end(), 0.0) / losses.size();
-        std::printf("Average loss at step %lld : %.12g\n", static_cast<long long>(step),
-                    last_average);
-        std::fflush(stdout);
-        log.write(JsonObject("loss")
-                      .add_integer("step", step)
-                      .add_number("average_loss", last_average)
-                      .add_integer("steps_averaged", static_cast<std::int64_t>(losses.size()))
-                      .add_number("elapsed_s", seconds_since(train_start)));
+        result.final_average_loss =
+            std::accumulate(losses.begin(), losses.end(), 0.0) / static_cast<double>(losses.size());
+        show.loss(step, result.final_average_loss, static_cast<std::int64_t>(losses.size()),
+                  seconds_since(train_start));
       }
       first_unlogged = step + 1;
     }
     if (nearest && step % options.eval_every == 0) {
-      report_nearest(step, ds, valid_ids, nearest->compute(ctx, model.embeddings(), kTopK), log);
+      show.nearest(step, valid_ids, nearest->compute(ctx, model.embeddings(), kTopK));
     }
     if (options.stop_requested && options.stop_requested() && step + 1 < options.steps) {
-      std::printf("stopped at step %lld of %lld; nothing written\n",
-                  static_cast<long long>(step + 1), static_cast<long long>(options.steps));
-      std::fflush(stdout);
-      log.write(JsonObject("stopped").add_integer("steps_done", step + 1));
-      return kTutorialStopped;
+      result.stopped = true;
+      result.steps = step + 1;
+      result.pairs = result.steps * n.B;
+      result.train_seconds = seconds_since(train_start);
+      return result;
     }
   }
   ctx.synchronize();
-  const double train_s = seconds_since(train_start);
-  const double pairs = static_cast<double>(options.steps) * n.B;
-  std::printf("Trained %lld steps (%.0f pairs) in %.2f s: %.1f steps/s, %.0f pairs/s\n",
-              static_cast<long long>(options.steps), pairs, train_s, options.steps / train_s,
-              pairs / train_s);
-
-  const auto outputs =
-      write_outputs(ds, to_vector(ConstTensor(model.embeddings())), n.E, output_dir, options.plot);
-  std::fflush(stdout);
-  log.write(JsonObject("summary")
-                .add_integer("steps", options.steps)
-                .add_number("pairs", pairs)
-                .add_number("train_s", train_s)
-                .add_number("wall_s", seconds_since(run_start))
-                .add_number("steps_per_s", options.steps / train_s)
-                .add_number("words_per_s", pairs / train_s)
-                .add_number("final_average_loss", last_average)
-                .add_string("embeddings", outputs.embeddings)
-                .add_raw("tsne", outputs.tsne.empty() ? "null" : json_string(outputs.tsne)));
-  return 0;
+  result.train_seconds = seconds_since(train_start);
+  result.steps = options.steps;
+  result.pairs = options.steps * n.B;
+  // final_embeddings = normalized_embeddings.eval()
+  const NormalizedVectors normalized(ds.words,
+                                     to_vector(ctx, ConstTensor(model.embeddings())).data(), n.E);
+  const float* rows = normalized.row(0);  // [V, E], contiguous
+  result.embeddings.assign(rows, rows + static_cast<std::size_t>(n.V) * n.E);
+  return result;
 }
 
 }  // namespace curnn::word2vec

@@ -2,12 +2,14 @@
 #include "curnn/word2vec/vectors.hpp"
 
 #include <algorithm>
+#include <cmath>
 #include <cstdio>
 #include <cstring>
 
 #include "byte_reader.hpp"
 #include "curnn/data/io.hpp"
 #include "curnn/error.hpp"
+#include "curnn/text.hpp"
 
 namespace curnn::word2vec {
 
@@ -49,6 +51,16 @@ bool parse_values(const std::vector<std::string_view>& fields, std::int64_t dim,
   return true;
 }
 
+constexpr std::int64_t kMaxDimension = std::int64_t{1} << 24;
+
+// The index of the first NaN or infinite value of row [D], or -1.
+std::int64_t first_non_finite(const float* row, std::int64_t dim) {
+  for (std::int64_t j = 0; j < dim; ++j) {
+    if (!std::isfinite(row[j])) return j;
+  }
+  return -1;
+}
+
 std::size_t text_line_limit(std::int64_t dim) {
   return static_cast<std::size_t>(dim) * 64 + 4096;
 }
@@ -79,7 +91,7 @@ void check_word(const std::string& word, std::size_t i) {
   CURNN_CHECK_ARG(!word.empty(), "write_word_vectors: word " << i << " is empty");
   CURNN_CHECK_ARG(
       word.find_first_of(" \t\r\n") == std::string::npos,
-      "write_word_vectors: word " << i << " " << detail::quoted(word) << " contains whitespace");
+      "write_word_vectors: word " << i << " " << quote_input(word) << " contains whitespace");
 }
 
 }  // namespace
@@ -89,7 +101,15 @@ void write_word_vectors(const std::string& path, const std::vector<std::string>&
   CURNN_CHECK_ARG(!words.empty(), "write_word_vectors: no words");
   CURNN_CHECK_ARG(dim >= 1, "write_word_vectors: dimension must be >= 1, got " << dim);
   CURNN_CHECK_ARG(vectors != nullptr, "write_word_vectors: null vectors");
-  for (std::size_t i = 0; i < words.size(); ++i) check_word(words[i], i);
+  for (std::size_t i = 0; i < words.size(); ++i) {
+    check_word(words[i], i);
+    const std::int64_t j = first_non_finite(vectors + static_cast<std::int64_t>(i) * dim, dim);
+    CURNN_CHECK_ARG(j < 0, "write_word_vectors: " << path << ": the vector of word " << i << " "
+                                                  << quote_input(words[i])
+                                                  << " has the non-finite value "
+                                                  << vectors[static_cast<std::int64_t>(i) * dim + j]
+                                                  << " at component " << j + 1);
+  }
   data::AtomicOutputFile out(path, /*binary=*/true);
   out.write(std::to_string(words.size()) + " " + std::to_string(dim) + "\n");
   std::string line;
@@ -125,10 +145,16 @@ WordVectors read_word_vectors(const std::string& path, VectorFormat format,
     CURNN_CHECK(detail::read_line(in, line, 1, 4096),
                 path << ": empty file, expected a \"V D\" header");
     const auto f = detail::split_fields(line);
-    CURNN_CHECK(f.size() == 2 && detail::parse_int64(f[0], words) &&
-                    detail::parse_int64(f[1], dim) && words >= 1 && dim >= 1 && dim <= (1 << 24),
-                path << ": bad header " << detail::quoted(line)
+    CURNN_CHECK(f.size() == 2 && detail::is_integer_text(f[0]) && detail::is_integer_text(f[1]),
+                path << ": bad header " << quote_input(line)
                      << ", expected \"<words> <dimension>\" (two positive integers)");
+    // Each value named when out of range: the sizes below are products of these two.
+    CURNN_CHECK(detail::parse_int64(f[0], words) && words >= 1,
+                path << ": bad header " << quote_input(line) << ": the word count "
+                     << quote_input(f[0]) << " is out of range [1, 2^63 - 1]");
+    CURNN_CHECK(detail::parse_int64(f[1], dim) && dim >= 1 && dim <= kMaxDimension,
+                path << ": bad header " << quote_input(line) << ": the dimension "
+                     << quote_input(f[1]) << " is out of range [1, " << kMaxDimension << "]");
   }
   if (format == VectorFormat::Auto) format = detect_format(in, dim);
   const bool binary = format == VectorFormat::Binary;
@@ -136,9 +162,12 @@ WordVectors read_word_vectors(const std::string& path, VectorFormat format,
 
   WordVectors v;
   v.dim = dim;
-  // Grows as records arrive: a lying header cannot allocate more than the file holds.
+  // Memory grows with the records read, not with the header: at most 2^22 values (or one row)
+  // are reserved up front (count * dim itself may overflow).
+  const std::int64_t reserved_rows =
+      std::min<std::int64_t>(count, std::max<std::int64_t>(1, (std::int64_t{1} << 22) / dim));
   v.words.reserve(static_cast<std::size_t>(std::min<std::int64_t>(count, 1 << 20)));
-  v.values.reserve(static_cast<std::size_t>(std::min<std::int64_t>(count * dim, 1 << 26)));
+  v.values.reserve(static_cast<std::size_t>(reserved_rows * dim));
   const std::size_t row_bytes = static_cast<std::size_t>(dim) * sizeof(float);
   std::int64_t line_number = 1;
   for (std::int64_t i = 0; i < count; ++i) {
@@ -159,9 +188,14 @@ WordVectors read_word_vectors(const std::string& path, VectorFormat format,
       CURNN_CHECK(!word.empty(), path << ": word " << i + 1 << " is empty");
       const std::size_t got = in.read(row, row_bytes);
       CURNN_CHECK(got == row_bytes, path << ": truncated binary file: the vector of word " << i + 1
-                                         << " " << detail::quoted(word) << " has " << got << " of "
+                                         << " " << quote_input(word) << " has " << got << " of "
                                          << row_bytes << " bytes");
       swap_to_little_endian(row, static_cast<std::size_t>(dim));
+      if (const std::int64_t j = first_non_finite(row, dim); j >= 0) {
+        CURNN_CHECK(false, path << ": the vector of word " << i + 1 << " " << quote_input(word)
+                                << " has the non-finite value " << row[j] << " at component "
+                                << j + 1 << ": vectors must be finite");
+      }
       v.words.push_back(std::move(word));
     } else {
       ++line_number;
@@ -172,12 +206,17 @@ WordVectors read_word_vectors(const std::string& path, VectorFormat format,
       CURNN_CHECK(static_cast<std::int64_t>(fields.size()) == dim + 1,
                   path << ":" << line_number << ": expected a word and " << dim << " values, got "
                        << fields.size() << " fields" << (fields.empty() ? "" : " starting with ")
-                       << (fields.empty() ? "" : detail::quoted(fields[0])));
+                       << (fields.empty() ? "" : quote_input(fields[0])));
       std::size_t bad = 0;
       CURNN_CHECK(parse_values(fields, dim, row, bad),
                   path << ":" << line_number << ": value " << bad << " of word "
-                       << detail::quoted(fields[0])
-                       << " is not a number: " << detail::quoted(fields[bad]));
+                       << quote_input(fields[0])
+                       << " is not a number: " << quote_input(fields[bad]));
+      if (const std::int64_t j = first_non_finite(row, dim); j >= 0) {
+        CURNN_CHECK(false, path << ":" << line_number << ": value " << j + 1 << " of word "
+                                << quote_input(fields[0]) << " is " << quote_input(fields[j + 1])
+                                << ": vectors must be finite");
+      }
       v.words.emplace_back(fields[0]);
     }
   }

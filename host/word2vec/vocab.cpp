@@ -9,6 +9,7 @@
 #include "byte_reader.hpp"
 #include "curnn/data/io.hpp"
 #include "curnn/error.hpp"
+#include "curnn/text.hpp"
 
 namespace curnn::word2vec {
 
@@ -101,12 +102,14 @@ Vocabulary Vocabulary::sorted(std::vector<std::string> words, std::vector<std::i
   for (std::size_t k = 0; k < order.size(); ++k) {
     const std::size_t i = order[k];
     CURNN_CHECK_ARG(!words[i].empty(), source << ": empty word");
-    CURNN_CHECK_ARG(counts[i] >= 0, source << ": negative count for " << detail::quoted(words[i]));
+    CURNN_CHECK_ARG(counts[i] >= 0, source << ": negative count for " << quote_input(words[i]));
     if (k > 0 && counts[i] < min_count) continue;
     const auto id = static_cast<std::int32_t>(v.words_.size());
     CURNN_CHECK_ARG(v.index_.emplace(words[i], id).second,
-                    source << ": duplicate word " << detail::quoted(words[i]));
-    v.train_words_ += counts[i];
+                    source << ": duplicate word " << quote_input(words[i]));
+    CURNN_CHECK(!__builtin_add_overflow(v.train_words_, counts[i], &v.train_words_),
+                source << ": the word counts add up beyond 2^63 - 1 (at " << quote_input(words[i])
+                       << " with count " << counts[i] << ")");
     v.words_.push_back(std::move(words[i]));
     v.counts_.push_back(counts[i]);
   }
@@ -170,15 +173,18 @@ Vocabulary read_vocab(const std::string& vocab_path, std::int64_t min_count) {
   for (std::int64_t n = 1; detail::read_line(in, line, n); ++n) {
     const auto fields = detail::split_fields(line);
     if (fields.empty()) continue;
-    CURNN_CHECK(fields.size() == 2, vocab_path << ":" << n << ": expected \"word count\", got "
-                                               << detail::quoted(line));
+    CURNN_CHECK(fields.size() == 2,
+                vocab_path << ":" << n << ": expected \"word count\", got " << quote_input(line));
     std::int64_t count = 0;
+    CURNN_CHECK(detail::is_integer_text(fields[1]), vocab_path << ":" << n << ": count "
+                                                               << quote_input(fields[1])
+                                                               << " is not a non-negative integer");
     CURNN_CHECK(detail::parse_int64(fields[1], count) && count >= 0,
-                vocab_path << ":" << n << ": count " << detail::quoted(fields[1])
-                           << " is not a non-negative integer");
+                vocab_path << ":" << n << ": count " << quote_input(fields[1])
+                           << " is out of range [0, 2^63 - 1]");
     std::string word(fields[0]);
     const auto [it, fresh] = first_line.emplace(word, n);
-    CURNN_CHECK(fresh, vocab_path << ":" << n << ": duplicate word " << detail::quoted(word)
+    CURNN_CHECK(fresh, vocab_path << ":" << n << ": duplicate word " << quote_input(word)
                                   << " (first on line " << it->second << ")");
     CURNN_CHECK(word != kSentenceEnd || words.empty(),
                 vocab_path << ":" << n << ": \"</s>\" must be the first entry");

@@ -1,11 +1,16 @@
 // Context: where ops run. The CPU reference backend, or one CUDA device with its stream, cuBLAS
 // handle and scratch workspace. Every op in curnn/ops/ takes a Context and dispatches on it, so
-// the engine is written once against the op interface and runs on either backend.
+// the engine is written once against the op interface and runs on either backend. Data moves
+// between memories only through copy(ctx, src, dst) / to_buffer(ctx, ...) / to_vector(ctx, ...)
+// below, which are ordered with the work queued on ctx (there is no copy on another stream).
 #pragma once
 
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <memory>
+#include <string>
+#include <vector>
 
 #include "curnn/buffer.hpp"
 #include "curnn/config.hpp"
@@ -26,6 +31,13 @@ class Context {
   static Context cpu();
   // CUDA device `device`, with a new non-blocking stream. Throws if CUDA is unavailable.
   static Context cuda(int device = 0);
+  // CUDA device `device` on a stream someone else owns (PyTorch's current stream, for the Python
+  // extension): ops are queued on `stream` (nullptr: the legacy default stream), which the
+  // context never destroys. With an allocator (may be nullptr), the context's workspace comes
+  // from it, and callers route the buffers an engine creates to it with
+  // ScopedExternalAllocator(Device::CUDA, ctx.external_allocator()); it must outlive the context
+  // and those buffers. Throws if CUDA is unavailable.
+  static Context wrap_cuda(int device, StreamHandle stream, const ExternalAllocator* allocator);
 
   Context(Context&&) noexcept;
   Context& operator=(Context&&) noexcept;
@@ -45,13 +57,29 @@ class Context {
   // to it. Both are nullptr on the CPU.
   StreamHandle stream() const noexcept;
   cublasContext* cublas() const noexcept;
+  // The allocator given to wrap_cuda (nullptr otherwise).
+  const ExternalAllocator* external_allocator() const noexcept { return allocator_; }
 
   // Scratch memory on this context's device, at least `bytes` long, valid until the next call.
   // Ops use it for temporaries (sort keys, partial sums); it grows and is never shrunk.
   void* workspace(std::size_t bytes);
 
-  // Waits for all work queued on this context.
+  // Waits for all work queued on this context, then reports the first invalid id that a kernel
+  // queued since the previous synchronisation found (see id_error_slot): throws ArgumentError.
   void synchronize() const;
+
+  // CUDA: ids outside their range are found on the device and reported here, on the host, with
+  // the message the CPU path throws for the same input. An op that launches a kernel reading ids
+  // takes a fresh slot, a device word holding ~0, which the kernel lowers with atomicMin to
+  // (index << 32 | uint32(id)) of a bad id (kernels/common.cuh: report_bad_id): the lowest index
+  // wins, as the CPU's first-failing check. At the next synchronisation point (synchronize(), a
+  // copy to or from host memory, an op returning a host value) the slots taken since the previous
+  // one are read in the order they were taken, and the first one set throws
+  // ArgumentError(describe(index, id)). The op's outputs are then undefined (its kernels skip or
+  // zero what a bad id would address, never reading or writing out of bounds), and the work
+  // queued after it has run. Returns nullptr on the CPU (which checks before it computes).
+  using IdErrorMessage = std::function<std::string(std::int64_t index, std::int32_t id)>;
+  unsigned long long* id_error_slot(IdErrorMessage describe);
 
   template <class T>
   Buffer<T> alloc(std::size_t n) const {
@@ -63,8 +91,54 @@ class Context {
   explicit Context(Device device);
   Device device_;
   bool deterministic_ = true;
+  const ExternalAllocator* allocator_ = nullptr;
   std::unique_ptr<CudaState> cuda_;
   Buffer<std::byte> workspace_;
 };
+
+namespace detail {
+// The one copy primitive (host/context.cpp); see copy() below.
+void copy_bytes(const Context& ctx, void* dst, Device dst_device, const void* src,
+                Device src_device, std::size_t bytes);
+}  // namespace detail
+
+// Copies src into dst (equal element counts, any devices), ordered after all work queued on ctx
+// and before all work queued on it later. On a CUDA context the copy is queued on ctx.stream();
+// when a side is host memory the host side is usable when copy() returns: a copy to the host
+// waits for ctx (a synchronisation point: it reports invalid ids, see Context::id_error_slot); a
+// copy from pageable host memory returns once CUDA has staged the source (its documented
+// behaviour), from page-locked memory after waiting for ctx. Device-to-device copies do not wait.
+// A CPU context copies host memory only (ArgumentError for device memory).
+template <class T>
+void copy(const Context& ctx, TensorView<const T> src, TensorView<T> dst) {
+  CURNN_CHECK_ARG(src.numel() == dst.numel(),
+                  "copy of " << src.shape_string() << " into " << dst.shape_string());
+  detail::copy_bytes(ctx, dst.data(), dst.device(), src.data(), src.device(),
+                     static_cast<std::size_t>(src.numel()) * sizeof(T));
+}
+template <class T>
+void copy(const Context& ctx, TensorView<T> src, TensorView<T> dst) {
+  copy(ctx, TensorView<const T>(src), dst);
+}
+
+// Host vector -> a new buffer on ctx's device, and a view -> a host vector (after waiting for
+// ctx), both with copy()'s ordering.
+template <class T>
+Buffer<T> to_buffer(const Context& ctx, const std::vector<T>& host) {
+  Buffer<T> b(ctx.device(), host.size());
+  copy(ctx, TensorView<const T>(host.data(), {static_cast<std::int64_t>(host.size())}, Device::CPU),
+       b.view());
+  return b;
+}
+template <class T>
+std::vector<T> to_vector(const Context& ctx, TensorView<const T> src) {
+  std::vector<T> host(static_cast<std::size_t>(src.numel()));
+  copy(ctx, src, TensorView<T>(host.data(), {src.numel()}, Device::CPU));
+  return host;
+}
+template <class T>
+std::vector<T> to_vector(const Context& ctx, TensorView<T> src) {
+  return to_vector(ctx, TensorView<const T>(src));
+}
 
 }  // namespace curnn

@@ -4,7 +4,7 @@
 //     sample(r) = table[(r >> 16) % table_size] as TrainModelThread draws a negative;
 //   - lcg_next: word2vec.c's random generator, next_random = next_random * 25214903917 + 11;
 //   - keep_probability: the frequent-word subsampling probability of TrainModelThread.
-// Host-side helpers for the trainers; the table goes to the GPU with to_buffer(table(), ...).
+// Host-side helpers for the trainers; the table goes to the GPU with to_buffer(ctx, table()).
 // Tests: tests/word2vec_test.cpp (UnigramTable*, KeepProbability*, Lcg*).
 #pragma once
 

@@ -2,9 +2,9 @@
 // synthetic ones.
 //  - find_dataset("ptb"): $CURNN_DATA_DIR/ptb when CURNN_DATA_DIR is set (and only there);
 //    otherwise the first existing of <repo>/../shared/data/ptb, <repo>/shared/data/ptb and
-//    <repo>/data/ptb (what scripts/get-data.sh writes), <repo> being this source tree's root,
-//    located from this header's own path. Returns "" when none exists; `why` then says where it
-//    looked, for GTEST_SKIP.
+//    <repo>/data/ptb (what scripts/get-data.sh writes), <repo> being this source tree's root
+//    (CURNN_SOURCE_DIR, defined for every test by tests/CMakeLists.txt). Returns "" when none
+//    exists; `why` then says where it looked, for GTEST_SKIP.
 //  - TempDir: a fresh folder per test case (and process), removed at the end.
 //  - write_file: writes bytes to a file, plain or gzip-compressed.
 //  - error_of, expect_contains: checking the one-line curnn::Error messages of bad input.
@@ -30,9 +30,13 @@ inline std::string find_dataset(const std::string& name, std::string* why) {
   if (const char* env = std::getenv("CURNN_DATA_DIR"); env && *env) {
     candidates.push_back(fs::path(env) / name);
   } else {
-    // this file is <repo>/tests/support/data_dir.hpp
+#ifdef CURNN_SOURCE_DIR  // set by tests/CMakeLists.txt
+    const fs::path repo = CURNN_SOURCE_DIR;
+#else  // this file is <repo>/tests/support/data_files.hpp (__FILE__ may be relative to the
+       // build folder, e.g. under ccache's base_dir, so only a fallback)
     const fs::path repo =
         fs::absolute(fs::path(__FILE__)).parent_path().parent_path().parent_path();
+#endif
     candidates = {repo / ".." / "shared" / "data" / name, repo / "shared" / "data" / name,
                   repo / "data" / name};
   }

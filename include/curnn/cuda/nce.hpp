@@ -17,7 +17,9 @@ std::size_t nce_loss_workspace_bytes(int B, int S);
 // Forward only when dx == nullptr (the other gradient pointers and workspace must then be
 // nullptr too); otherwise all gradient outputs are written and `workspace` holds
 // nce_loss_workspace_bytes(B, S) bytes. Deterministic: fixed-order reductions, no atomics.
-// An id outside [0, V) is never dereferenced: it makes the affected logits NaN.
+// An id outside [0, V) is never dereferenced: it makes the affected logits NaN, and lowers
+// bad_label / bad_sampled (Context::id_error_slot device words, or nullptr) to
+// (i << 32 | uint32(id)) of the lowest such position i of labels / sampled.
 void nce_loss(int B, int E, int S, int V,
               const float* x,               // [B, E]
               const float* weights,         // [V, E]
@@ -34,6 +36,6 @@ void nce_loss(int B, int E, int S, int V,
               float* dw_sampled,            // [S, E]
               float* db_sampled,            // [S]
               void* workspace,              // nce_loss_workspace_bytes(B, S)
-              cudaStream_t stream);
+              unsigned long long* bad_label, unsigned long long* bad_sampled, cudaStream_t stream);
 
 }  // namespace curnn::cuda

@@ -17,11 +17,12 @@ void sgd_update(float lr, const float* grad, float* param, std::int64_t N, cudaS
 
 // Sparse-row SGD, table[V, E] -= lr * (duplicates of rows[N] summed in order) of row_grads[N, E].
 // Deterministic: a stable radix sort groups equal rows, one warp sums each group in order.
-// Rows outside [0, V) are skipped (no host round trip to check them; ops:: documents it).
+// Rows outside [0, V) are skipped and lower `bad_id` (a Context::id_error_slot device word, or
+// nullptr) to (i << 32 | uint32(rows[i])) of the lowest such position i.
 std::size_t sgd_update_rows_workspace_bytes(std::int64_t N);
 void sgd_update_rows(float lr, const std::int32_t* rows, const float* row_grads, float* table,
                      std::int64_t N, std::int64_t E, std::int64_t V, void* workspace,
-                     std::size_t workspace_bytes, cudaStream_t stream);
+                     std::size_t workspace_bytes, unsigned long long* bad_id, cudaStream_t stream);
 
 // tf.clip_by_global_norm over `count` device tensors tensors[k] of sizes[k] floats (both arrays
 // on the host). Writes the global norm to norm_out[0] (device) and scales the tensors by

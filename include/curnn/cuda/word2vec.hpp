@@ -16,9 +16,13 @@ inline constexpr int kSgnsMaxEmbedding = 512;
 // ref::sgns_step's sequential one (up to float rounding of the dot products) when no two items
 // touch the same syn0 or syn1neg row; otherwise concurrent updates of a row may interleave or
 // be lost. Within an item everything is sequential as in the reference, repeated rows included.
-// Ids must lie in [0, V) and input_count[n] in [0, C]: not checked on the device.
-// 1 <= E <= kSgnsMaxEmbedding, K >= 1, C >= 1, N >= 0; loss may be nullptr.
-void sgns_step(int E, int K, int C, int N,
+// Ids must lie in [0, V) and input_count[n] in [0, C]: an item with a bad one is skipped (its
+// loss NaN) and lowers `bad_id` (a Context::id_error_slot device word, or nullptr) to
+// (index << 32 | uint32(value)) of the reference's first failing check, index = n * (C + K + 2)
+// + j with j = 0 (input_count), 1..C (input_ids[n, j - 1]), C + 1 (target_ids[n]), C + 2..
+// (negative_ids[n, j - C - 2]); N * (C + K + 2) <= 2^32 - 1.
+// 1 <= E <= kSgnsMaxEmbedding, K >= 1, C >= 1, N >= 0, V >= 1; loss may be nullptr.
+void sgns_step(int E, int K, int C, int N, std::int32_t V,
                const std::int32_t* input_ids,     // [N, C]
                const std::int32_t* input_count,   // [N]
                const std::int32_t* target_ids,    // [N]
@@ -27,6 +31,6 @@ void sgns_step(int E, int K, int C, int N,
                float* syn0,     // [V, E], updated
                float* syn1neg,  // [V, E], updated
                float* loss,     // [N] or nullptr
-               cudaStream_t stream);
+               unsigned long long* bad_id, cudaStream_t stream);
 
 }  // namespace curnn::cuda

@@ -20,6 +20,7 @@
 #include "curnn/buffer.hpp"
 #include "curnn/context.hpp"
 #include "curnn/nn/lstm.hpp"
+#include "curnn/nn/persistent_loop.hpp"
 
 namespace curnn::nn {
 
@@ -35,7 +36,9 @@ class BiLstmLayer {
   using View = TensorView<Scalar>;
   using ConstView = TensorView<const Scalar>;
 
-  BiLstmLayer(int input_size, int hidden_size, float forget_bias);
+  // `recurrent` chooses both directions' recurrent loop (include/curnn/nn/persistent_loop.hpp).
+  BiLstmLayer(int input_size, int hidden_size, float forget_bias,
+              RecurrentMode recurrent = RecurrentMode::Auto);
 
   int input_size() const noexcept { return fw_.input_size(); }
   int hidden_size() const noexcept { return fw_.hidden_size(); }
@@ -58,9 +61,9 @@ class BiLstmLayer {
   const LstmLayer<Scalar>& backward_direction() const noexcept { return bw_; }
 
  private:
-  LstmLayer<Scalar> fw_, bw_;
+  LstmLayer<Scalar> fw_, bw_;  // their tapes hold each direction's outputs [T, B, H]
   int T_ = 0, B_ = 0;
-  Buffer<Scalar> fw_y_, bw_y_;    // [T, B, H] each direction's outputs
+  // Grow-only scratch (reserve_buffer), used through prefix views:
   Buffer<Scalar> fw_dy_, bw_dy_;  // [T, B, H] each direction's share of dy
   Buffer<Scalar> bw_dx_;          // [T, B, E] the backward direction's dx, added to dx
 };

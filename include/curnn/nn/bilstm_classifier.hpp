@@ -55,7 +55,9 @@ class BiLstmClassifier {
   using View = TensorView<Scalar>;
   using ConstView = TensorView<const Scalar>;
 
-  BiLstmClassifier(Context& ctx, const ClassifierConfig& config);
+  // `recurrent` chooses the BiLSTM's recurrent loop (include/curnn/nn/persistent_loop.hpp).
+  BiLstmClassifier(Context& ctx, const ClassifierConfig& config,
+                   RecurrentMode recurrent = RecurrentMode::Auto);
 
   const ClassifierConfig& config() const noexcept { return config_; }
   // fw/wx, fw/wh, fw/bias, bw/wx, bw/wh, bw/bias, out/w [2H, C], out/b [C].
@@ -69,8 +71,9 @@ class BiLstmClassifier {
   std::int64_t adam_steps() const noexcept { return adam_steps_; }
   void set_adam_steps(std::int64_t t);
 
-  // Parameters as described above; Adam's m and v to zero, adam_steps to 0.
-  void initialize(std::uint64_t seed);
+  // Parameters as described above; Adam's m and v to zero, adam_steps to 0. Copied in on ctx,
+  // ordered after the work already queued there (the constructor's zero fill included).
+  void initialize(Context& ctx, std::uint64_t seed);
 
   // x [T, B, E], labels [B] in 0..C-1 (ctx's device, or the host: copied). Computes the logits
   // and the per-example losses; with training, also the loss gradient d(mean loss)/d logits
@@ -88,6 +91,9 @@ class BiLstmClassifier {
   double mean_loss(Context& ctx);
   std::int64_t count_correct(Context& ctx);
 
+  // The BiLSTM layer (its tapes hold the last forward's activations).
+  const BiLstmLayer<Scalar>& bilstm() const noexcept { return bilstm_; }
+
   // Views into a flat buffer laid out like params().
   View slice(View flat, const std::string& name) const;
   BiLstmWeights<Scalar> lstm_weights(View flat) const;
@@ -99,7 +105,9 @@ class BiLstmClassifier {
   std::int64_t P_ = 0, adam_steps_ = 0;
   BiLstmLayer<Scalar> bilstm_;
   Buffer<Scalar> state_, grads_;  // [3P] params, m, v; [P]
-  // Activations of the last forward.
+  // Activations of the last forward, in grow-only buffers (reserve_buffer) sized by the largest
+  // batch so far and used through prefix views: a smaller batch (an evaluation's last) allocates
+  // nothing (each cudaFree would synchronise the device).
   int T_ = 0, B_ = 0;
   bool training_ = false;
   Buffer<Scalar> x_;                        // [T, B, E] copy of the input (backward reads it)

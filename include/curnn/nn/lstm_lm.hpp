@@ -18,6 +18,7 @@
 #include "curnn/context.hpp"
 #include "curnn/nn/lstm.hpp"
 #include "curnn/nn/params.hpp"
+#include "curnn/nn/persistent_loop.hpp"
 
 namespace curnn::nn {
 
@@ -48,7 +49,9 @@ class LstmLanguageModel {
   using View = TensorView<Scalar>;
   using ConstView = TensorView<const Scalar>;
 
-  LstmLanguageModel(Context& ctx, const LmConfig& config);
+  // `recurrent` chooses the LSTM layers' recurrent loop (include/curnn/nn/persistent_loop.hpp).
+  LstmLanguageModel(Context& ctx, const LmConfig& config,
+                    RecurrentMode recurrent = RecurrentMode::Auto);
 
   const LmConfig& config() const noexcept { return config_; }
   // Parameters: one flat buffer; the embedding first, then the dense parameters (the LSTM
@@ -56,14 +59,16 @@ class LstmLanguageModel {
   const std::vector<ParamSlice>& layout() const noexcept { return layout_; }
   Buffer<Scalar>& params() noexcept { return params_; }
   // Gradients of the dense parameters (flat, same order as in params after the embedding), and
-  // of the gathered embedding rows [T*B, H] (with the ids of the last forward).
+  // of the gathered embedding rows [T*B, H] (with the ids of the last forward; backward leaves
+  // them in its scratch dy_, valid until the next backward).
   Buffer<Scalar>& dense_grads() noexcept { return dense_grads_; }
-  Buffer<Scalar>& embedding_row_grads() noexcept { return emb_row_grads_; }
+  Buffer<Scalar>& embedding_row_grads() noexcept { return dy_; }
   std::int64_t embedding_numel() const noexcept { return layout_.front().numel(); }
 
   // U(-init_scale, init_scale) for every parameter but the LSTM biases (zeros), as TF's variable
-  // scope initializer and BasicLSTMCell do; drawn on the host from std::mt19937_64(seed).
-  void initialize(std::uint64_t seed);
+  // scope initializer and BasicLSTMCell do; drawn on the host from std::mt19937_64(seed) and
+  // copied in on ctx (ordered after the work already queued there).
+  void initialize(Context& ctx, std::uint64_t seed);
 
   // State [L][B, H] for c and h; zeros at the start of every epoch and evaluation pass.
   struct State {
@@ -96,15 +101,17 @@ class LstmLanguageModel {
   Device device_;
   std::vector<ParamSlice> layout_;
   std::vector<LstmLayer<Scalar>> layers_;
-  Buffer<Scalar> params_, dense_grads_, emb_row_grads_;
+  Buffer<Scalar> params_, dense_grads_;
   // Activations of the last forward.
   int T_ = 0, B_ = 0;
   bool training_ = false;
   Buffer<std::int32_t> inputs_, targets_;        // [T*B] copies of the window's ids
   Buffer<Scalar> emb_out_, emb_mask_;            // [T, B, H]
-  std::vector<Buffer<Scalar>> layer_out_, masks_;  // L x [T, B, H]
-  Buffer<Scalar> logits_, loss_;                 // [T*B, V], [T*B]
-  Buffer<Scalar> dy_, dx_;                       // [T, B, H] scratch for backward
+  // L x [T, B, H], with dropout only: each layer's mask (the layer keeps a view until backward)
+  // and dropped-out output (without dropout the output is the layer's tape).
+  std::vector<Buffer<Scalar>> layer_out_, masks_;
+  Buffer<Scalar> logits_, loss_;  // [T*B, V], [T*B]
+  Buffer<Scalar> dy_, dx_;        // [T, B, H] scratch for backward; dy_ ends as the row gradients
 };
 
 extern template class LstmLanguageModel<float>;

@@ -1,9 +1,11 @@
 // Embedding lookup and its gradient on a Context (float32 rows, int32 ids):
 //     embedding_gather:      out[n, :] = table[ids[n], :]
 //     embedding_scatter_add: dtable[ids[n], :] += dout[n, :]   (ADDS; repeated ids are summed)
-// Ids must lie in [0, V). The CPU path checks them (ArgumentError, nothing written); the CUDA
-// path cannot without a host synchronisation: there an out-of-range id gives a zero row in
-// gather and is skipped by scatter-add, and no memory out of bounds is touched.
+// Ids must lie in [0, V). The CPU path checks them (ArgumentError naming the first bad id,
+// nothing written). The CUDA kernels find them on the device and the context throws the same
+// ArgumentError at its next synchronisation point (Context::id_error_slot); until then the op
+// has given a zero row in gather and skipped the id in scatter-add, touching no memory out of
+// bounds.
 // scatter_add on CUDA is deterministic by default (sort by id, one warp per run of equal ids,
 // bitwise identical to the CPU reference); with ctx.set_deterministic(false) it uses float
 // atomics. Spec: include/curnn/ref/embedding.hpp.

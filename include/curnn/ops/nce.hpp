@@ -26,9 +26,11 @@ struct NceGradients {
 
 // Per-example loss [B]. Shapes: x [B, E], weights [V, E], biases [V], labels [B],
 // sampled [S], log_q_true [B], log_q_sampled [S]; 1 <= E <= kNceMaxEmbedding.
-// Ids: on the CPU every id is checked to lie in [0, V) (ArgumentError); on CUDA the ids stay on
-// the device (checking them would synchronise every step): an out-of-range id is never
-// dereferenced and makes the losses and gradients that depend on it NaN.
+// Ids: every id must lie in [0, V); the first that does not (labels first, then sampled) is an
+// ArgumentError on both backends. The CPU checks before computing; the CUDA kernels find it on
+// the device and the context throws at its next synchronisation point (Context::id_error_slot);
+// there an out-of-range id is never dereferenced and makes the losses and gradients that depend
+// on it NaN.
 void nce_loss(Context& ctx, ConstTensor x, ConstTensor weights, ConstTensor biases, ConstIds labels,
               ConstIds sampled, ConstTensor log_q_true, ConstTensor log_q_sampled, Tensor loss);
 

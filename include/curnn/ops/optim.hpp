@@ -17,8 +17,9 @@ void sgd_update(Context& ctx, float lr, ConstTensor grad, Tensor param);
 
 // Sparse-row SGD for embeddings: rows [N], row_grads [N, E], table [V, E]:
 //   table[r, :] -= lr * (sum of row_grads[i, :] over i with rows[i] == r, in increasing i).
-// Deterministic with duplicate rows. Rows outside [0, V) are an ArgumentError on the CPU; on
-// CUDA they are not checked (that would need a host round trip) and are skipped.
+// Deterministic with duplicate rows. Rows outside [0, V) are an ArgumentError naming the first:
+// on the CPU before anything is written; on CUDA they are skipped and the context throws at its
+// next synchronisation point (Context::id_error_slot).
 void sgd_update_rows(Context& ctx, float lr, ConstIds rows, ConstTensor row_grads, Tensor table);
 
 // tf.clip_by_global_norm(grads, clip_norm) in place:

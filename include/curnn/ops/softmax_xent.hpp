@@ -13,8 +13,10 @@ namespace curnn::ops {
 // empty): dlogits [N, V] = grad_scale * (softmax - onehot(targets)); it may be logits itself
 // (in place; the op then writes through the const view's memory), but not partly overlap it.
 // When probs is given: probs [N, V] = softmax (must not overlap logits, dlogits or loss).
-// Target ids outside [0, V): ArgumentError on the CPU (nothing written); on CUDA, where checking
-// would cost a device-to-host copy, that row's loss is NaN and its dlogits lack the one-hot term.
+// Target ids outside [0, V): ArgumentError naming the first one. On the CPU nothing is written;
+// on CUDA the kernel finds them and the context throws the same ArgumentError at its next
+// synchronisation point (Context::id_error_slot); that row's loss is then NaN and its dlogits
+// lack the one-hot term.
 void softmax_xent(Context& ctx, ConstTensor logits /*[N, V]*/, ConstIds targets /*[N]*/,
                   Tensor loss /*[N]*/, Tensor dlogits /*[N, V] or empty*/, float grad_scale,
                   Tensor probs = {} /*[N, V] or empty*/);
@@ -28,8 +30,8 @@ void softmax_xent(Context& ctx, TensorView<const double> logits, ConstIds target
 void argmax_rows(Context& ctx, ConstTensor x /*[N, C]*/, Ids out /*[N]*/);
 
 // The number of rows of logits [N, C] whose argmax equals labels [N] (host result; on CUDA the
-// call waits for the context's stream). Labels outside [0, C): ArgumentError on the CPU; on CUDA
-// they count as wrong.
+// call waits for the context's stream). Labels outside [0, C): ArgumentError naming the first,
+// on either backend (on CUDA after the wait, see Context::id_error_slot).
 std::int64_t count_correct(Context& ctx, ConstTensor logits /*[N, C]*/, ConstIds labels /*[N]*/);
 
 }  // namespace curnn::ops

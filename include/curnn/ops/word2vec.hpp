@@ -17,11 +17,13 @@ namespace curnn::ops {
 //   negative_ids [N, K]  negatives (label 0); one equal to the item's target is skipped
 //   syn0, syn1neg [V, E] the input and output embeddings, updated
 //   loss         [N]     or an empty Tensor() for none
-// N, C, K, V, E >= 1; alpha >= 0 is the learning rate. On the CPU the items run in order and every
-// id and count is checked (ArgumentError). On CUDA the items run in parallel without locks
-// (Hogwild, as word2vec.c's threads): the result is the sequential one only when no two items share
-// a row, and otherwise depends on scheduling whatever ctx.deterministic() says; ids are not checked
-// there (an out-of-range id is undefined behaviour). CUDA needs E <= 512.
+// N, C, K, V, E >= 1; alpha >= 0 is the learning rate. Every id and count is checked: the first bad
+// one (item by item: count, inputs, target, negatives) is an ArgumentError on both backends. On
+// the CPU the items run in order, after the check. On CUDA the items run in parallel without
+// locks (Hogwild, as word2vec.c's threads): the result is the sequential one only when no two
+// items share a row, and otherwise depends on scheduling whatever ctx.deterministic() says; an
+// item with a bad id is skipped (loss NaN) and the context throws at its next synchronisation
+// point (Context::id_error_slot). CUDA needs E <= 512 and N * (C + K + 2) < 2^32.
 void sgns_step(Context& ctx, ConstIds input_ids, ConstIds input_count, ConstIds target_ids,
                ConstIds negative_ids, float alpha, Tensor syn0, Tensor syn1neg,
                Tensor loss = Tensor());

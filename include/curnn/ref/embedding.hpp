@@ -11,16 +11,24 @@
 #pragma once
 
 #include <cstdint>
+#include <sstream>
+#include <string>
 
 #include "curnn/error.hpp"
 
 namespace curnn::ref {
 
+// The message of an id outside [0, V) at position n (the CUDA path reports the same text).
+inline std::string embedding_id_message(std::int64_t n, std::int32_t id, std::int64_t V) {
+  std::ostringstream s;
+  s << "embedding: ids[" << n << "] = " << id << " is outside [0, " << V << ")";
+  return s.str();
+}
+
 // Throws ArgumentError naming the first id outside [0, V).
 inline void check_embedding_ids(std::int64_t N, std::int64_t V, const std::int32_t* ids /* [N] */) {
   for (std::int64_t n = 0; n < N; ++n) {
-    CURNN_CHECK_ARG(ids[n] >= 0 && ids[n] < V,
-                    "embedding: ids[" << n << "] = " << ids[n] << " is outside [0, " << V << ")");
+    CURNN_CHECK_ARG(ids[n] >= 0 && ids[n] < V, embedding_id_message(n, ids[n], V));
   }
 }
 

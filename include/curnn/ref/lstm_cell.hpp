@@ -24,10 +24,12 @@ namespace curnn::ref {
 // preact [B, 4H] = x W_x + h W_h (no bias); bias [4H]; c_prev [B, H].
 // Outputs: gates [B, 4H] (activated), c [B, H], h [B, H].
 // dropout_mask [B, H] (0 or 1/keep_prob) or nullptr; h_dropped [B, H] = h * mask, required iff
-// dropout_mask is given (ignored otherwise).
+// dropout_mask is given (ignored otherwise). c_copy, h_copy [B, H] or nullptr: second copies of c
+// and h written by the same pass (an LSTM layer's final state into the caller's buffers).
 template <class T>
 void lstm_cell_forward(int B, int H, const T* preact, const T* bias, const T* c_prev, T forget_bias,
-                       T* gates, T* c, T* h, const T* dropout_mask, T* h_dropped) {
+                       T* gates, T* c, T* h, const T* dropout_mask, T* h_dropped,
+                       T* c_copy = nullptr, T* h_copy = nullptr) {
   using std::tanh;
   for (int b = 0; b < B; ++b) {
     const T* a = preact + static_cast<long long>(b) * 4 * H;  // [4H]
@@ -45,6 +47,8 @@ void lstm_cell_forward(int B, int H, const T* preact, const T* bias, const T* c_
       c[u] = c_prev[u] * f + i * j;
       h[u] = tanh(c[u]) * o;
       if (dropout_mask) h_dropped[u] = h[u] * dropout_mask[u];
+      if (c_copy) c_copy[u] = c[u];
+      if (h_copy) h_copy[u] = h[u];
     }
   }
 }

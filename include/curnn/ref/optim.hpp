@@ -10,6 +10,8 @@
 #include <cmath>
 #include <cstdint>
 #include <limits>
+#include <sstream>
+#include <string>
 #include <vector>
 
 #include "curnn/error.hpp"
@@ -67,12 +69,18 @@ void sgd_update(T lr, const T* grad /* [N] */, T* param /* [N] */, std::int64_t 
 //   table[r, :] -= lr * s,  s = sum of row_grads[i, :] over the i with rows[i] == r,
 // the sum taken in increasing i (so duplicates are added first, then applied once). Rows
 // outside [0, V) are an ArgumentError.
+// The message of rows[i] = r outside [0, V) (the CUDA path reports the same text).
+inline std::string row_id_message(std::int64_t i, std::int32_t r, std::int64_t V) {
+  std::ostringstream s;
+  s << "rows[" << i << "] = " << r << " outside [0, " << V << ")";
+  return s.str();
+}
+
 template <class T>
 void sgd_update_rows(T lr, const std::int32_t* rows /* [N] */, const T* row_grads /* [N, E] */,
                      T* table /* [V, E] */, std::int64_t N, std::int64_t E, std::int64_t V) {
   for (std::int64_t i = 0; i < N; ++i) {
-    CURNN_CHECK_ARG(rows[i] >= 0 && rows[i] < V,
-                    "rows[" << i << "] = " << rows[i] << " outside [0, " << V << ")");
+    CURNN_CHECK_ARG(rows[i] >= 0 && rows[i] < V, row_id_message(i, rows[i], V));
   }
   std::vector<T> sum(static_cast<std::size_t>(E));
   std::vector<bool> done(static_cast<std::size_t>(N), false);

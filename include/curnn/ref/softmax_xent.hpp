@@ -13,6 +13,8 @@
 
 #include <cmath>
 #include <cstdint>
+#include <sstream>
+#include <string>
 
 #include "curnn/error.hpp"
 #include "curnn/math.hpp"
@@ -30,11 +32,18 @@ CURNN_HD bool argmax_better(T a, int ia, T b, int ib) {
   return a > b || (a == b && ia < ib);
 }
 
+// The message of ids[n] = id outside [0, V) (the CUDA path reports the same text).
+inline std::string class_id_message(const char* what, std::int64_t n, std::int32_t id,
+                                    std::int64_t V) {
+  std::ostringstream s;
+  s << what << "[" << n << "] = " << id << " is not a class id in [0, " << V << ")";
+  return s.str();
+}
+
 // Every id in [0, V), or ArgumentError naming the first that is not.
 inline void check_class_ids(int N, int V, const std::int32_t* ids /*[N]*/, const char* what) {
   for (int n = 0; n < N; ++n) {
-    CURNN_CHECK_ARG(0 <= ids[n] && ids[n] < V, what << "[" << n << "] = " << ids[n]
-                                                    << " is not a class id in [0, " << V << ")");
+    CURNN_CHECK_ARG(0 <= ids[n] && ids[n] < V, class_id_message(what, n, ids[n], V));
   }
 }
 

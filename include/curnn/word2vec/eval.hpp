@@ -105,14 +105,18 @@ struct AnalogyResult {
   }
 };
 
-// threads = 0: std::thread::hardware_concurrency().
+// threads = 0: curnn::cpu_threads() (CURNN_NUM_THREADS, else every core). The result does not
+// depend on the thread count (the questions are independent).
 AnalogyResult evaluate_analogies(const NormalizedVectors& vectors,
                                  const AnalogyQuestions& questions,
                                  std::int64_t restrict_vocab = 30000, int threads = 0);
 
 // compute-accuracy's printout: per section "name:" then "ACCURACY TOP1: ..." and the running
 // "Total accuracy: ... Semantic accuracy: ... Syntactic accuracy: ..." lines, then
-// "Questions seen / total: ...", with its printf formats.
+// "Questions seen / total: ...", with its printf formats; except that a share of nothing (no
+// question seen yet) is "n/a" where compute-accuracy prints "-nan %", and a file without
+// questions, or without any usable one, ends with a line saying so. Section names are shown
+// escaped and bounded (curnn::one_line).
 std::string format_analogy_report(const AnalogyResult& result);
 
 // ---- nearest words -----------------------------------------------------------------------------

@@ -30,6 +30,14 @@
 //    (word2vec.c: at t), so -threads 1 with a given seed is reproducible bit for bit; the GPU
 //    backend subsamples on the host with the same LCG and draws windows and negatives on the
 //    device from a counter-based hash (same distributions, another sequence).
+// Determinism: only the CPU backend with threads = 1 is reproducible. With more threads, and on
+// the GPU (up to gpu_concurrent_chunks sentence chunks at once, Hogwild with atomic adds), the
+// order in which updates of shared rows land depends on timing. train() therefore refuses a CUDA
+// context that is deterministic (the default): the caller opts in with
+// ctx.set_deterministic(false) (curnn-word2vec does, and says so).
+// The GPU host side keeps two batch slots with page-locked host arrays: while one batch trains,
+// the host packs the next straight into the other slot and a second stream uploads it; each slot
+// has its own events, so the host only waits for the launch that last used the slot it refills.
 #pragma once
 
 #include <cstdint>

@@ -14,6 +14,10 @@
 // number, a wrong number of values, a record cut short, more or fewer records than the header
 // says, or trailing garbage all throw curnn::Error naming the file, the word/line and the problem.
 // Text records may use runs of spaces/tabs and "\r\n"; binary records may omit the '\n'.
+// The header's counts are checked one by one (1 <= V <= 2^63 - 1, 1 <= D <= 2^24; the error names
+// the value out of range), and memory grows with the records actually read, never with V * D.
+// Vectors must be finite: a NaN or infinite value (text "nan"/"inf", or such float bits) is an
+// error naming the file, the word and the component, when reading and when writing.
 #pragma once
 
 #include <cstdint>
