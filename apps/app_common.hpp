@@ -10,6 +10,7 @@
 #include <cstdlib>
 #include <exception>
 #include <functional>
+#include <new>
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
@@ -137,6 +138,8 @@ inline int run_main(const char* app, const std::function<int()>& body) {
     const char* debug = std::getenv("CURNN_DEBUG");
     std::fprintf(stderr, "%s: error: %s\n", app,
                  one_line(debug && *debug == '1' ? e.what() : e.message()).c_str());
+  } catch (const std::bad_alloc& e) {
+    std::fprintf(stderr, "%s: error: out of memory (%s)\n", app, e.what());
   } catch (const std::exception& e) {
     std::fprintf(stderr, "%s: error: %s\n", app, one_line(e.what()).c_str());
   }

@@ -11,6 +11,11 @@
 // written unchanged to the output (gensim: load_word2vec_format(..., unicode_errors='ignore')).
 // An empty corpus, or one where no word occurs -min-count times (e.g. a single 10 MB run without
 // spaces, which is one truncated word), is a one-line error.
+// Training that diverges (NaN/Inf in the loss or the vectors) is a one-line error with exit 1
+// and writes no vectors. SIGINT/SIGTERM stop training within 10,000 words per thread and exit
+// 130/143 writing nothing, as word2vec.c, which writes its output only after training (there is
+// no checkpoint to resume from); the vocabulary (-save-vocab) is written before training and is
+// complete. In --tutorial mode a signal stops after the current step, also writing nothing.
 #include <unistd.h>
 
 #include <CLI/CLI.hpp>
@@ -25,6 +30,7 @@
 #include "curnn/word2vec/trainer.hpp"
 #include "curnn/word2vec/vectors.hpp"
 #include "curnn/word2vec/vocab.hpp"
+#include "stop_signal.hpp"
 #include "w2v_common.hpp"
 #include "w2v_tutorial.hpp"
 
@@ -32,6 +38,12 @@ namespace {
 
 namespace w2v = curnn::word2vec;
 using json = nlohmann::json;
+
+// -alpha above this gets a warning. Measured on 3 MB of the text8 substitute (skip-gram, size 50,
+// one pass, one thread): 0.1 and 0.25 end with a mean loss of 2.3 and 2.1 (0.025 is the
+// default); 0.5 with 6e25 (finite vectors, useless); 2 and 10 leave NaN in every vector (stopped
+// as diverged).
+constexpr double kAlphaWarnAbove = 0.25;
 
 struct Options {
   std::string train_path, output, save_vocab, read_vocab, device, log_json;
@@ -96,16 +108,22 @@ class ProgressPrinter {
   bool tty_;
 };
 
-// The book's experiment (apps/w2v_tutorial.hpp).
+// The book's experiment (apps/w2v_tutorial.hpp); SIGINT/SIGTERM stop it after the current step.
 int run_tutorial_mode(Options& o, curnn::Context& ctx) {
   o.book.train.train_path = o.train_path;
   o.book.train.seed = o.train.seed;
   o.book.log_json = o.log_json;
   o.book.plot = !o.no_plot;
-  return curnn::app::tutorial::run(ctx, o.book);
+  curnn::app::StopSignals stop;
+  o.book.train.stop_requested = [&stop] { return stop.requested() != 0; };
+  const int status = curnn::app::tutorial::run(ctx, o.book);
+  if (status != curnn::app::tutorial::kStopped) return status;
+  std::printf("curnn-word2vec: stopped by %s\n", curnn::app::StopSignals::name(stop.requested()));
+  return curnn::app::StopSignals::exit_code(stop.requested());
 }
 
 int run_fast_mode(Options& o, curnn::Context& ctx) {
+  curnn::app::StopSignals stop;  // polled by the trainer (reading the corpus is not interrupted)
   CURNN_CHECK(o.hs == 0, "hierarchical softmax (-hs 1) is not supported; use -hs 0 -negative N");
   CURNN_CHECK(o.classes == 0, "word classes (-classes N) are not supported; use -classes 0");
   CURNN_CHECK(!o.output.empty() || !o.save_vocab.empty(),
@@ -114,6 +132,12 @@ int run_fast_mode(Options& o, curnn::Context& ctx) {
   o.train.alpha = o.alpha > 0 ? o.alpha : (o.train.cbow ? 0.05 : 0.025);
   CURNN_CHECK_ARG(o.alpha == -1 || o.alpha > 0, "-alpha must be > 0, got " << o.alpha);
   w2v::validate(o.train);
+  if (o.train.alpha > kAlphaWarnAbove) {
+    std::fprintf(stderr,
+                 "curnn-word2vec: warning: -alpha %g is far above word2vec.c's defaults (0.025 "
+                 "skip-gram, 0.05 CBOW); training may diverge (see --help)\n",
+                 o.train.alpha);
+  }
   // The outputs are checked before any work (a folder that does not exist, a FIFO, ...).
   if (!o.output.empty()) curnn::data::probe_output_file(o.output);
   if (!o.save_vocab.empty()) curnn::data::probe_output_file(o.save_vocab);
@@ -161,9 +185,19 @@ int run_fast_mode(Options& o, curnn::Context& ctx) {
   ProgressPrinter printer(log);
   w2v::ProgressCallback progress;
   if (o.debug > 0) progress = [&](const w2v::TrainProgress& p) { printer(p); };
+  o.train.stop_requested = [&stop] { return stop.requested() != 0; };
   const w2v::TrainResult r =
       w2v::train(ctx, vocab, corpus, o.train, progress, printer.tty() ? 1.0 : 10.0);
   if (o.debug > 0) printer.finish();
+  if (r.stopped) {
+    // As word2vec.c, which writes its output only after training: no partial vectors.
+    const int sig = stop.requested();
+    std::printf("curnn-word2vec: stopped by %s after %lld of %lld words; nothing written\n",
+                curnn::app::StopSignals::name(sig), static_cast<long long>(r.words_read),
+                static_cast<long long>(o.train.iter * corpus.num_words()));
+    log.write({{"type", "stopped"}, {"words_read", r.words_read}});
+    return curnn::app::StopSignals::exit_code(sig);
+  }
   w2v::write_word_vectors(o.output, vocab.words(), r.syn0.data(), o.train.size, o.binary != 0);
   const double wps = r.seconds > 0 ? static_cast<double>(r.words_read) / r.seconds : 0;
   std::printf(
@@ -207,8 +241,11 @@ int main(int argc, char** argv) {
     cli.add_option("--iter", t.iter, "training passes (default 5)");
     cli.add_option("--min-count", o.min_count, "discard words rarer than this (default 5)");
     cli.add_option("--alpha", o.alpha,
-                   "starting learning rate (default 0.025 skip-gram, "
-                   "0.05 CBOW)");
+                   "starting learning rate (default 0.025 skip-gram, 0.05 CBOW; at most 10, a "
+                   "warning above " +
+                       std::to_string(kAlphaWarnAbove).substr(0, 4) +
+                       ": training diverges there; a NaN/Inf stops the run with exit 1 and "
+                       "writes nothing)");
     cli.add_option("--cbow", o.cbow, "1 = CBOW (default), 0 = skip-gram")
         ->check(CLI::IsMember({0, 1}));
     cli.add_option("--binary", o.binary, "1 = binary output, 0 = text (default)")

@@ -266,6 +266,10 @@ struct Options {
   bool plot = true;
 };
 
+// run()'s value when o.train.stop_requested() ended the run early (nothing written).
+constexpr int kStopped = 2;
+
+// 0, 1 when training diverged, or kStopped.
 inline int run(Context& ctx, const Options& o) {
   Stopwatch wall;
   w2v::validate(o.train);
@@ -287,6 +291,13 @@ inline int run(Context& ctx, const Options& o) {
                  r.diverged_loss, static_cast<long long>(r.diverged_step), o.train.learning_rate);
     log.write({{"type", "diverged"}, {"step", r.diverged_step}});
     return 1;
+  }
+  if (r.stopped) {
+    std::printf("stopped at step %lld of %lld; nothing written\n", static_cast<long long>(r.steps),
+                static_cast<long long>(o.train.steps));
+    std::fflush(stdout);
+    log.write({{"type", "stopped"}, {"steps_done", r.steps}});
+    return kStopped;
   }
   const double pairs = static_cast<double>(r.pairs);
   std::printf("Trained %lld steps (%.0f pairs) in %.2f s: %.1f steps/s, %.0f pairs/s\n",

@@ -168,7 +168,7 @@ TEST(PtbApp, ResumeContinuesWhereTheCheckpointStopped) {
   const auto resumed =
       run_app("curnn-ptb", data + " --max-max-epoch 2 --resume --save-path " + (dir / "ck"));
   ASSERT_EQ(resumed.exit_code, 0) << resumed.how() << "\n" << resumed.output;
-  EXPECT_NE(resumed.output.find("after epoch 1"), std::string::npos) << resumed.output;
+  EXPECT_NE(resumed.output.find("at epoch 2 step 0"), std::string::npos) << resumed.output;
   // Epoch numbers: the resumed run trains epoch 2 only.
   EXPECT_EQ(numbers_after(resumed.output, R"(Epoch: 1 Train Perplexity:)").size(), 0u)
       << resumed.output;

@@ -4,7 +4,10 @@
 
 #include <algorithm>
 #include <array>
+#include <cerrno>
+#include <cstdlib>
 #include <limits>
+#include <sstream>
 
 #include "curnn/data/io.hpp"
 #include "curnn/error.hpp"
@@ -194,6 +197,51 @@ void EpochShuffler::next_batch(int64_t B, int64_t* indices) {
   reshuffle();
   std::copy(order_.begin(), order_.begin() + (B - rest), indices + rest);
   index_in_epoch_ = B - rest;
+}
+
+EpochShuffler::State EpochShuffler::state() const {
+  std::ostringstream rng;
+  rng << rng_;
+  return {rng.str(), order_, epochs_completed_, index_in_epoch_};
+}
+
+void EpochShuffler::restore(const State& s) {
+  CURNN_CHECK_ARG(static_cast<int64_t>(s.order.size()) == n_,
+                  "shuffler state: the order has " << s.order.size() << " entries, not " << n_);
+  std::vector<bool> seen(static_cast<std::size_t>(n_), false);
+  for (const int64_t i : s.order) {
+    CURNN_CHECK_ARG(
+        i >= 0 && i < n_ && !seen[static_cast<std::size_t>(i)],
+        "shuffler state: the order is not a permutation of 0.." << n_ - 1 << " (at " << i << ")");
+    seen[static_cast<std::size_t>(i)] = true;
+  }
+  CURNN_CHECK_ARG(
+      s.index_in_epoch >= 0 && s.index_in_epoch <= n_,
+      "shuffler state: index_in_epoch " << s.index_in_epoch << " outside [0, " << n_ << "]");
+  CURNN_CHECK_ARG(s.epochs_completed >= 0,
+                  "shuffler state: epochs_completed " << s.epochs_completed << " is negative");
+  // The text form is state_size words and the position in them (libstdc++ reads a position
+  // beyond state_size without a check, so it is checked here first).
+  std::istringstream words(s.rng);
+  std::size_t count = 0;
+  unsigned long long last = 0;
+  for (std::string word; words >> word; ++count) {
+    errno = 0;
+    last = std::strtoull(word.c_str(), nullptr, 10);
+    CURNN_CHECK_ARG(word.size() <= 20 && errno == 0 &&
+                        word.find_first_not_of("0123456789") == std::string::npos,
+                    "shuffler state: the random generator's state holds a non-number");
+  }
+  CURNN_CHECK_ARG(count == std::mt19937_64::state_size + 1 && last <= std::mt19937_64::state_size,
+                  "shuffler state: the random generator's state does not parse");
+  std::istringstream text(s.rng);
+  std::mt19937_64 rng;
+  text >> rng;
+  CURNN_CHECK_ARG(!text.fail(), "shuffler state: the random generator's state does not parse");
+  rng_ = rng;
+  order_ = s.order;
+  epochs_completed_ = s.epochs_completed;
+  index_in_epoch_ = s.index_in_epoch;
 }
 
 std::vector<int64_t> EpochShuffler::next_batch(int64_t B) {

@@ -6,7 +6,9 @@
 #include <atomic>
 #include <chrono>
 #include <cmath>
+#include <exception>
 #include <limits>
+#include <system_error>
 #include <thread>
 #include <utility>
 
@@ -195,6 +197,40 @@ void fill_result(TrainResult& result, const std::vector<WorkerCounters>& workers
   result.seconds = seconds_since(start);
 }
 
+// Why training ended before iter x N words: the first of a stop request, a divergence seen in
+// the sampled loss, or a failure (a worker's exception, a thread that could not start). Workers
+// poll it where they publish their counts.
+class EarlyStop {
+ public:
+  enum Reason { kNone = 0, kRequested, kDiverged, kFailed };
+  Reason reason() const { return static_cast<Reason>(reason_.load()); }
+  bool halted() const { return reason_.load() != kNone; }
+  // The first call wins; later ones return false and change nothing.
+  bool set(Reason r) {
+    int expected = kNone;
+    return reason_.compare_exchange_strong(expected, r);
+  }
+  void diverged(double loss, std::int64_t words_done) {
+    if (set(kDiverged)) loss_ = loss, words_done_ = words_done;
+  }
+  void failed(std::exception_ptr error) {
+    if (set(kFailed)) error_ = std::move(error);
+  }
+  // After the workers joined: throws for a divergence or a failure.
+  void rethrow(std::int64_t total_words) const {
+    if (reason() == kFailed && error_) std::rethrow_exception(error_);
+    CURNN_CHECK(reason() != kDiverged, "training diverged: the loss is "
+                                           << loss_ << " after about " << words_done_ << " of "
+                                           << total_words << " words (try a smaller -alpha)");
+  }
+
+ private:
+  std::atomic<int> reason_{kNone};
+  double loss_ = 0;
+  std::int64_t words_done_ = 0;
+  std::exception_ptr error_;
+};
+
 // The CPU backend: `threads` workers over contiguous shards, Hogwild on the shared tables.
 void train_on_cpu(const Vocabulary& vocab, const Corpus& corpus, const TrainOptions& o,
                   const UnigramTable& table, TrainResult& result, const ProgressCallback& progress,
@@ -205,9 +241,10 @@ void train_on_cpu(const Vocabulary& vocab, const Corpus& corpus, const TrainOpti
   std::vector<WorkerCounters> counters(shards.size());
   std::atomic<std::int64_t> words_done{0};  // published word counts, for the learning rate
   std::atomic<int> running{static_cast<int>(shards.size())};
+  EarlyStop early;
   const auto start = Clock::now();
 
-  const auto work = [&](std::size_t t) {
+  const auto train_shard = [&](std::size_t t) {
     WorkerCounters& mine = counters[t];
     std::uint64_t rng = splitmix64(o.seed + t);
     SentenceReader reader(corpus, keep, shards[t].first, shards[t].second);
@@ -218,18 +255,24 @@ void train_on_cpu(const Vocabulary& vocab, const Corpus& corpus, const TrainOpti
     std::int64_t read = 0, trained = 0, unpublished = 0, sentences = 0;
     double alpha = o.alpha;
     const auto publish = [&] {
-      alpha = learning_rate(o.alpha, words_done.fetch_add(unpublished) + unpublished, total_words);
+      const std::int64_t done = words_done.fetch_add(unpublished) + unpublished;
+      alpha = learning_rate(o.alpha, done, total_words);
       unpublished = 0;
       mine.words_read.store(read, std::memory_order_relaxed);
       mine.words_trained.store(trained, std::memory_order_relaxed);
       mine.pairs.store(loss.pairs, std::memory_order_relaxed);
       mine.loss_pairs.store(loss.loss_pairs, std::memory_order_relaxed);
       mine.loss_sum.store(loss.sum, std::memory_order_relaxed);
+      if (!std::isfinite(loss.sum)) early.diverged(loss.sum, done);
+      if (o.stop_requested && o.stop_requested()) early.set(EarlyStop::kRequested);
     };
-    for (int pass = 0; pass < o.iter; ++pass) {
+    for (int pass = 0; pass < o.iter && !early.halted(); ++pass) {
       reader.restart();
       for (;;) {
-        if (unpublished > kWordsPerRateUpdate) publish();
+        if (unpublished > kWordsPerRateUpdate) {
+          publish();
+          if (early.halted()) break;
+        }
         const std::int64_t n = reader.next(sentence, rng);
         if (n == 0) break;
         read += n, unpublished += n;
@@ -240,31 +283,62 @@ void train_on_cpu(const Vocabulary& vocab, const Corpus& corpus, const TrainOpti
       }
     }
     publish();
+  };
+  // No exception leaves a thread (that would be std::terminate): it stops the others instead.
+  const auto work = [&](std::size_t t) noexcept {
+    try {
+      train_shard(t);
+    } catch (...) {
+      early.failed(std::current_exception());
+    }
     running.fetch_sub(1);
   };
 
-  std::vector<std::thread> workers;
-  for (std::size_t t = 1; t < shards.size(); ++t) workers.emplace_back(work, t);
   ProgressReporter reporter(progress, total_words, o.alpha, start);
-  if (progress) {
-    // The reporter runs on its own thread only while there is something to report.
-    std::thread watcher([&] {
-      auto last = Clock::now();
-      while (running.load() > 0) {
-        std::this_thread::sleep_for(std::chrono::milliseconds(20));
-        if (seconds_since(last) >= progress_interval_s) {
+  const auto watch = [&]() noexcept {  // reports while there is something to report
+    auto last = Clock::now();
+    while (running.load() > 0) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));
+      if (seconds_since(last) >= progress_interval_s) {
+        try {
           reporter.report(counters);
-          last = Clock::now();
+        } catch (...) {
+          early.failed(std::current_exception());
         }
+        last = Clock::now();
       }
-    });
-    work(0);
-    for (auto& w : workers) w.join();
-    watcher.join();
+    }
+  };
+  std::vector<std::thread> workers;  // workers 1..; worker 0 is this thread
+  try {
+    workers.reserve(shards.size());
+    for (std::size_t t = 1; t < shards.size(); ++t) workers.emplace_back(work, t);
+  } catch (const std::exception& e) {  // std::system_error: no thread (EAGAIN); bad_alloc
+    try {
+      CURNN_CHECK(false, "cannot start CPU worker thread " << workers.size() + 2 << " of "
+                                                           << shards.size() << ": " << e.what()
+                                                           << " (try a smaller -threads)");
+    } catch (...) {
+      early.failed(std::current_exception());
+    }
+  }
+  // The progress reporter is optional: without a thread for it, only the final report comes.
+  std::thread watcher;
+  if (progress && !early.halted()) {
+    try {
+      watcher = std::thread(watch);
+    } catch (const std::exception&) {
+    }
+  }
+  if (early.halted()) {
+    running.fetch_sub(1);  // worker 0 does not run: the started ones stop at their next publish
   } else {
     work(0);
-    for (auto& w : workers) w.join();
   }
+  for (auto& w : workers) w.join();
+  if (watcher.joinable()) watcher.join();
+  early.rethrow(total_words);
+  result.stopped = early.reason() == EarlyStop::kRequested;
   reporter.report(counters);
   fill_result(result, counters, start);
 }
@@ -394,8 +468,14 @@ void train_on_gpu(Context& ctx, const Vocabulary& vocab, const Corpus& corpus,
     if (!s.pending) return;
     s.pending = false;
     CURNN_CUDA_CHECK(cudaEventSynchronize(s.done.get()));
-    for (int c = 0; c < s.chunks; ++c)
-      loss_sum += s.host_loss.data()[c], pairs += s.host_pairs.data()[c];
+    for (int c = 0; c < s.chunks; ++c) {
+      const float loss = s.host_loss.data()[c];
+      CURNN_CHECK(std::isfinite(loss), "training diverged: the loss is "
+                                           << loss << " after about " << words_read + s.words_read
+                                           << " of " << total_words
+                                           << " words (try a smaller -alpha)");
+      loss_sum += loss, pairs += s.host_pairs.data()[c];
+    }
     words_read += s.words_read, words_trained += s.words_trained;
     s.chunks = 0, s.n_words = 0, s.words_read = s.words_trained = 0;
     s.host_offsets.data()[0] = 0;
@@ -449,9 +529,13 @@ void train_on_gpu(Context& ctx, const Vocabulary& vocab, const Corpus& corpus,
     retire(batches[current]);  // its previous launch used the slot we fill next
   };
 
-  for (int pass = 0; pass < o.iter; ++pass) {
+  for (int pass = 0; pass < o.iter && !result.stopped; ++pass) {
     reader.restart();
     for (;;) {
+      if (batches[current].chunks == 0 && o.stop_requested && o.stop_requested()) {  // per launch
+        result.stopped = true;
+        break;
+      }
       const std::int64_t n = reader.next(sentence, rng);
       if (n == 0) break;
       GpuBatch& s = batches[current];
@@ -547,6 +631,15 @@ TrainResult train(Context& ctx, const Vocabulary& vocab, const Corpus& corpus,
 #endif
   } else {
     train_on_cpu(vocab, corpus, options, table, result, progress, progress_interval_s);
+  }
+  // The sampled loss may miss a NaN that reached the tables: never return non-finite vectors.
+  for (const std::vector<float>* table_values : {&result.syn0, &result.syn1neg}) {
+    const auto bad = std::find_if(table_values->begin(), table_values->end(),
+                                  [](float x) { return !std::isfinite(x); });
+    CURNN_CHECK(bad == table_values->end(),
+                "training diverged: " << (table_values == &result.syn0 ? "syn0" : "syn1neg")
+                                      << " holds " << *bad << " after " << result.words_read
+                                      << " words (try a smaller -alpha)");
   }
   return result;
 }

@@ -395,6 +395,13 @@ TutorialResult train_tutorial(Context& ctx, const TutorialOptions& options,
     if (nearest && step % options.eval_every == 0) {
       show.nearest(step, valid_ids, nearest->compute(ctx, model.embeddings(), kTopK));
     }
+    if (options.stop_requested && options.stop_requested() && step + 1 < options.steps) {
+      result.stopped = true;
+      result.steps = step + 1;
+      result.pairs = result.steps * n.B;
+      result.train_seconds = seconds_since(train_start);
+      return result;
+    }
   }
   ctx.synchronize();
   result.train_seconds = seconds_since(train_start);

@@ -86,6 +86,18 @@ class EpochShuffler {
   int64_t epochs_completed() const { return epochs_completed_; }
   int64_t index_in_epoch() const { return index_in_epoch_; }
 
+  // The whole state, for checkpoints: restore(state()) continues the same sequence of batches.
+  struct State {
+    std::string rng;             // the std::mt19937_64's text form (operator<<)
+    std::vector<int64_t> order;  // [N] the current permutation
+    int64_t epochs_completed = 0, index_in_epoch = 0;
+  };
+  State state() const;
+  // Throws ArgumentError naming what is wrong (rng text that does not parse, order not a
+  // permutation of 0..N-1, index_in_epoch outside [0, N], epochs_completed < 0); on an error
+  // the shuffler is unchanged.
+  void restore(const State& state);
+
  private:
   void reshuffle();
   int64_t n_;

@@ -62,6 +62,9 @@ struct TrainOptions {
   std::int64_t table_size = 100000000;  // unigram table slots (word2vec.c's 1e8)
   // GPU only: sentence chunks trained at once (one warp each); bounds the Hogwild staleness.
   int gpu_concurrent_chunks = 1024;
+  // Polled every 10,000 words per worker (GPU: per launch); true stops training early with
+  // TrainResult::stopped set (e.g. on SIGINT/SIGTERM). Empty: never.
+  std::function<bool()> stop_requested;
 };
 
 // Throws curnn::ArgumentError with a one-line message naming the word2vec.c flag when an option
@@ -101,10 +104,17 @@ struct TrainResult {
   std::int64_t pairs = 0;          // (input, targets) pairs trained
   double loss = 0;                 // mean pair loss over the run (sampled as TrainProgress::loss)
   double seconds = 0;              // wall clock of the training loop
+  bool stopped = false;            // stop_requested() ended training before iter x N words
 };
 
 // Trains on `corpus` (ids of `vocab`, as read_corpus returns it) on ctx's device: CPU threads
 // (Hogwild on shared tables) or the GPU kernel. `progress` may be empty.
+// Divergence: a NaN/Inf sampled loss stops training, and a NaN/Inf left in syn0 or syn1neg at
+// the end is found by a scan; either throws curnn::Error "training diverged: ..." naming the
+// words read so far, so no vectors come out of a diverged run. A CPU worker thread that cannot
+// be started (std::system_error) or an exception inside a worker stops the others and is
+// rethrown here as a one-line error (never std::terminate); when only the progress reporter's
+// thread cannot start, training goes on with the final report only.
 TrainResult train(Context& ctx, const Vocabulary& vocab, const Corpus& corpus,
                   const TrainOptions& options, const ProgressCallback& progress = {},
                   double progress_interval_s = 1.0);

@@ -36,11 +36,13 @@
 //
 // Divergence: the loss is checked where it is reported (once per log_every steps, and after the
 // last step); the first NaN or infinite step loss stops the run, and the result says which step
-// (diverged_step) with no embeddings. Bad options or input (missing or empty corpus,
+// (diverged_step) with no embeddings. Stopping: stop_requested() (a signal handler's flag) is
+// polled after each step; when it returns true the run ends there (stopped, no embeddings). Bad options or input (missing or empty corpus,
 // vocabulary_size < 2, num_sampled above the vocabulary, ...) throw a one-line curnn::Error.
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -57,7 +59,8 @@ struct TutorialOptions {
       vocabulary_size = 50000, valid_size = 16, valid_window = 100;
   double learning_rate = 1.0;
   std::int64_t log_every = 2000;    // >= 1
-  std::int64_t eval_every = 10000;  // <= 0: no nearest words
+  std::int64_t eval_every = 10000;       // <= 0: no nearest words
+  std::function<bool()> stop_requested;  // polled after each step; empty: never
 };
 
 // Throws a one-line curnn::ArgumentError naming the first bad option.
@@ -91,6 +94,7 @@ struct TutorialResult {
   std::int64_t pairs = 0;           // steps * batch_size
   double train_seconds = 0;         // the training steps, nearest words included
   double final_average_loss = 0;    // the last loss reported (NaN when none was)
+  bool stopped = false;  // stop_requested() ended the run after `steps` steps: no embeddings
 
   bool diverged() const noexcept { return diverged_step >= 0; }
 };
