@@ -37,8 +37,9 @@
 // Divergence: the loss is checked where it is reported (once per log_every steps, and after the
 // last step); the first NaN or infinite step loss stops the run, and the result says which step
 // (diverged_step) with no embeddings. Stopping: stop_requested() (a signal handler's flag) is
-// polled after each step; when it returns true the run ends there (stopped, no embeddings). Bad options or input (missing or empty corpus,
-// vocabulary_size < 2, num_sampled above the vocabulary, ...) throw a one-line curnn::Error.
+// polled after each step; when it returns true the run ends there (stopped, no embeddings). Bad
+// options or input (missing or empty corpus, vocabulary_size < 2, num_sampled above the vocabulary,
+// ...) throw a one-line curnn::Error.
 #pragma once
 
 #include <cstdint>
@@ -58,7 +59,7 @@ struct TutorialOptions {
   int batch_size = 128, embedding_size = 128, skip_window = 1, num_skips = 2, num_sampled = 64,
       vocabulary_size = 50000, valid_size = 16, valid_window = 100;
   double learning_rate = 1.0;
-  std::int64_t log_every = 2000;    // >= 1
+  std::int64_t log_every = 2000;         // >= 1
   std::int64_t eval_every = 10000;       // <= 0: no nearest words
   std::function<bool()> stop_requested;  // polled after each step; empty: never
 };
