@@ -8,6 +8,9 @@ same GPU (scripts/device-check.sh). FP32 with TF32 off, as PERFORMANCE.md asks.
 - Ceilings: device-to-device copy GB/s (read + write) and FP32 GEMM TFLOP/s.
 Prints each row as it is measured (a run cut off by scripts/device-check.sh's limit keeps the
 rows it finished) and writes JSON (--out). --check-args only checks the arguments (the dry run).
+
+--device cpu (bench/compare_cpu.sh): the same models on the CPU with --threads intra-op threads,
+no ceilings, and only the rows named by --only (ptb-small, ptb-medium, ptb-large, bilstm).
 """
 import argparse
 import json
@@ -21,14 +24,23 @@ except ImportError:  # only --check-args works without torch
     torch = nn = None
 
 
+DEVICE = "cuda"
+LSTM_NAME = "cuDNN nn.LSTM"
+
+
+def sync():
+    if DEVICE == "cuda":
+        torch.cuda.synchronize()
+
+
 def timed(fn, warmup, iters):
     for _ in range(warmup):
         fn()
-    torch.cuda.synchronize()
+    sync()
     t = time.perf_counter()
     for _ in range(iters):
         fn()
-    torch.cuda.synchronize()
+    sync()
     return time.perf_counter() - t
 
 
@@ -49,7 +61,7 @@ def ptb_model(V, H, layers, keep):
 
 
 def ptb(name, H, T, keep, clip, B=20, V=10000, layers=2, iters=30):
-    dev = "cuda"
+    dev = DEVICE
     m = ptb_model(V, H, layers, keep).to(dev)
     opt = torch.optim.SGD(m.parameters(), lr=1.0)
     x = torch.randint(0, V, (T, B), device=dev)
@@ -69,12 +81,12 @@ def ptb(name, H, T, keep, clip, B=20, V=10000, layers=2, iters=30):
 
     m.train()
     sec = timed(step, 5, iters)
-    return {"name": f"ptb-{name} train (cuDNN nn.LSTM)", "words_per_s": B * T * iters / sec,
+    return {"name": f"ptb-{name} train ({LSTM_NAME})", "words_per_s": B * T * iters / sec,
             "ms_per_step": 1e3 * sec / iters}
 
 
 def bilstm(iters=50, B=128):
-    dev = "cuda"
+    dev = DEVICE
     lstm = nn.LSTM(28, 256, bidirectional=True).to(dev)
     head = nn.Linear(512, 10).to(dev)
     opt = torch.optim.Adam(list(lstm.parameters()) + list(head.parameters()), lr=0.01)
@@ -90,7 +102,7 @@ def bilstm(iters=50, B=128):
         opt.step()
 
     sec = timed(step, 5, iters)
-    return {"name": "mnist BiLSTM train (cuDNN)", "samples_per_s": B * iters / sec,
+    return {"name": f"mnist BiLSTM train ({LSTM_NAME})", "samples_per_s": B * iters / sec,
             "ms_per_step": 1e3 * sec / iters}
 
 
@@ -114,29 +126,59 @@ def print_row(r):
     print(f"{r['name']:<36} {rate:>20}  {r['ms_per_step']:.2f} ms/step", flush=True)
 
 
+RUNS = {
+    "ptb-small": lambda: ptb("small", 200, 20, 1.0, 5),
+    "ptb-medium": lambda: ptb("medium", 650, 35, 0.5, 5),
+    "ptb-large": lambda: ptb("large", 1500, 35, 0.35, 10),
+    "bilstm": bilstm,
+}
+
+
 def main():
-    ap = argparse.ArgumentParser(description=__doc__)
+    global DEVICE, LSTM_NAME
+    ap = argparse.ArgumentParser(description=__doc__,
+                                 formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--out", default="pytorch_baseline.json")
+    ap.add_argument("--device", choices=("cuda", "cpu"), default="cuda")
+    ap.add_argument("--threads", type=int, default=0,
+                    help="--device cpu: intra-op threads (torch.set_num_threads; "
+                    "0: torch's default)")
+    ap.add_argument("--only", default=",".join(RUNS),
+                    help="comma-separated rows to run (default: all): " + ", ".join(RUNS))
     ap.add_argument("--check-args", action="store_true",
                     help="only check the arguments and exit (scripts/device-check.sh --dry-run)")
     args = ap.parse_args()
+    only = [r for r in args.only.split(",") if r]
+    unknown = [r for r in only if r not in RUNS]
+    if unknown or not only:
+        ap.error(f"--only {args.only}: expected a comma-separated list of {', '.join(RUNS)}")
+    if args.threads < 0:
+        ap.error(f"--threads {args.threads}: expected 0 or more")
     if args.check_args:
         return
     if torch is None:
         raise SystemExit("pytorch_baseline.py: error: No module named 'torch' in " + sys.executable)
-    torch.backends.cuda.matmul.allow_tf32 = False
-    torch.backends.cudnn.allow_tf32 = False
-    torch.backends.cudnn.benchmark = True
-    res = {"torch": torch.__version__, "cudnn": torch.backends.cudnn.version(),
-           "device": torch.cuda.get_device_name(0), "tf32": False}
-    print(f"torch {res['torch']} cuDNN {res['cudnn']} on {res['device']} (TF32 off)", flush=True)
-    res.update(ceilings())
-    print(f"ceilings: D2D copy {res['d2d_copy_GBps']:.0f} GB/s, FP32 SGEMM "
-          f"{res['sgemm_fp32_TFLOPs']:.1f} TFLOP/s", flush=True)
+    DEVICE = args.device
+    if DEVICE == "cpu":
+        LSTM_NAME = "CPU nn.LSTM"
+        if args.threads:
+            torch.set_num_threads(args.threads)
+        res = {"torch": torch.__version__, "device": "cpu", "threads": torch.get_num_threads()}
+        print(f"torch {res['torch']} on the CPU, {res['threads']} threads", flush=True)
+    else:
+        torch.backends.cuda.matmul.allow_tf32 = False
+        torch.backends.cudnn.allow_tf32 = False
+        torch.backends.cudnn.benchmark = True
+        res = {"torch": torch.__version__, "cudnn": torch.backends.cudnn.version(),
+               "device": torch.cuda.get_device_name(0), "tf32": False}
+        print(f"torch {res['torch']} cuDNN {res['cudnn']} on {res['device']} (TF32 off)",
+              flush=True)
+        res.update(ceilings())
+        print(f"ceilings: D2D copy {res['d2d_copy_GBps']:.0f} GB/s, FP32 SGEMM "
+              f"{res['sgemm_fp32_TFLOPs']:.1f} TFLOP/s", flush=True)
     res["runs"] = []
-    for run in (lambda: ptb("small", 200, 20, 1.0, 5), lambda: ptb("medium", 650, 35, 0.5, 5),
-                lambda: ptb("large", 1500, 35, 0.35, 10), bilstm):
-        res["runs"].append(run())
+    for name in only:
+        res["runs"].append(RUNS[name]())
         print_row(res["runs"][-1])
         with open(args.out, "w") as f:  # after every row: a cut-off run keeps what it measured
             json.dump(res, f, indent=1)

@@ -17,16 +17,40 @@ shopt -s nullglob
 harnesses=("$build"/bin/fuzz_*)
 ((${#harnesses[@]})) || { echo "fuzz.sh: no fuzz_* executables in $build/bin (configure with -DCURNN_FUZZ=ON)" >&2; exit 2; }
 
+# The harnesses run FUZZ_JOBS at a time (default: all cores), each single-threaded for SECONDS.
+jobs=${FUZZ_JOBS:-$(nproc)}
+run_harness() {
+  local exe=$1 name corpus
+  name=$(basename "$exe")
+  corpus="$build/fuzz-corpus/$name"
+  mkdir -p "$corpus"
+  if "$exe" -max_total_time="$seconds" -timeout=10 -rss_limit_mb=2048 -print_final_stats=1 \
+      -artifact_prefix="$build/fuzz-crashes/$name-" "$corpus" "$repo/fuzz/corpus/$name" \
+      >"$build/fuzz-logs/$name.log" 2>&1; then
+    echo ok >"$build/fuzz-logs/$name.status"
+  else
+    echo failed >"$build/fuzz-logs/$name.status"
+  fi
+}
+rm -f "$build"/fuzz-logs/*.status
+running=0
+for exe in "${harnesses[@]}"; do
+  if ((running >= jobs)); then
+    wait -n
+    running=$((running - 1))
+  fi
+  run_harness "$exe" &
+  running=$((running + 1))
+done
+wait
+
 failed=()
 printf '%-18s %12s %9s %8s %9s %7s  %s\n' harness executions "exec/s" "cov" "features" corpus result
 for exe in "${harnesses[@]}"; do
   name=$(basename "$exe")
-  corpus="$build/fuzz-corpus/$name" log="$build/fuzz-logs/$name.log"
-  mkdir -p "$corpus"
+  log="$build/fuzz-logs/$name.log"
   result=ok
-  if ! "$exe" -max_total_time="$seconds" -timeout=10 -rss_limit_mb=2048 -print_final_stats=1 \
-      -artifact_prefix="$build/fuzz-crashes/$name-" "$corpus" "$repo/fuzz/corpus/$name" \
-      >"$log" 2>&1; then
+  if [[ $(cat "$build/fuzz-logs/$name.status" 2>/dev/null) != ok ]]; then
     result="FAILED: $(grep -m1 -oE 'Test unit written to .*' "$log" || echo "see $log")"
     failed+=("$name")
   fi
