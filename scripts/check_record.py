@@ -181,7 +181,8 @@ class Checker:
         print(f"  rerunning {section['name']}: {' '.join(argv)}", flush=True)
         a = self.args
         left = len(wanted) if a.all or a.until else a.records - self.compared
-        if left >= len(wanted) and section.get("wall_s"):
+        runs_to_end = a.all or (not a.until and left >= len(wanted))
+        if runs_to_end and section.get("wall_s"):
             print(f"  (this compares the command's last record: it runs to the end, "
                   f"{section['wall_s']:,.0f} s when recorded)", flush=True)
         output = os.path.join(self.scratch, section["name"] + ".out")
@@ -211,6 +212,9 @@ class Checker:
                                     f"after logging every record; its last output:\n"
                                     f"{cr.tail(output)}")
         finally:
+            if app.running():
+                print(f"  stopped the rerun of {section['name']} after {index} records: the rest "
+                      "is not compared", flush=True)
             app.stop()
 
     def compare(self, section, want_record, got_record):

@@ -15,6 +15,7 @@ prefixes a rerun replaces by its own data and output folders.
 """
 import ctypes
 import ctypes.util
+import glob
 import gzip
 import json
 import os
@@ -272,9 +273,18 @@ class Watched:
             raise RecordError(f"cannot start {argv[0]}: {e}")
         self.started = time.monotonic()
 
+    def _readable_log(self):
+        """The log, or while the app runs its temporary file: the apps write every output to
+        "<target>.tmp.<pid>.<n>" and rename it over the target when they finish
+        (include/curnn/data/io.hpp), so the records of a run in progress are only there."""
+        if os.path.exists(self.log_path):
+            return self.log_path
+        pending = sorted(glob.glob(glob.escape(self.log_path) + f".tmp.{self.process.pid}.*"))
+        return pending[-1] if pending else self.log_path
+
     def new_records(self):
         try:
-            with open(self.log_path, encoding="utf-8") as f:
+            with open(self._readable_log(), encoding="utf-8") as f:
                 f.seek(self._offset)
                 text = f.read()
                 self._offset = f.tell()

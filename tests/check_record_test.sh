@@ -52,6 +52,8 @@ case $case_name in
     expect_in "$tmp/log" "comparing the first 3 records"
     grep -qE "^PASS: 3 of the record's [0-9]+ comparable records" "$tmp/log" ||
       { cat "$tmp/log" >&2; fail "not a pass after exactly 3 records"; }
+    # ... read while the app runs (its log is a temporary file until it ends), then stopped there
+    expect_in "$tmp/log" "stopped the rerun of"
     ;;
   gzipped)
     gzip -c "$ptb_record" >"$tmp/record.jsonl.gz"
