@@ -56,31 +56,39 @@ corpus_gz="$data/text8-substitute/wiki8.gz" corpus_plain="$data/text8/text8" cor
 
 work=$(mktemp -d "${TMPDIR:-/tmp}/compare_cpu.XXXXXX")
 trap 'rm -rf "$work"' EXIT
-# PTB: the training file as it is; valid and test cut to 100 lines (their evaluation is not timed).
+# The apps read plain or .gz files: the training files are linked as they are, the evaluation
+# sets cut short (their evaluation is not timed).
+link_as_is() {  # link_as_is FOLDER NAME: NAME or NAME.gz of the data FOLDER, into $work/FOLDER
+  local f
+  for f in "$data/$1/$2" "$data/$1/$2.gz"; do
+    [[ -f $f ]] && ln -s "$(cd "$(dirname "$f")" && pwd)/$(basename "$f")" "$work/$1/" && return
+  done
+}
+# PTB: valid and test cut to 100 lines.
 mkdir -p "$work/ptb"
+link_as_is ptb ptb.train.txt
 read_text() { if [[ -f $1 ]]; then cat "$1"; else zcat "$1.gz"; fi; }
-read_text "$data/ptb/ptb.train.txt" >"$work/ptb/ptb.train.txt"
 for split in valid test; do
   read_text "$data/ptb/ptb.$split.txt" | head -n 100 >"$work/ptb/ptb.$split.txt" || true
 done
-# MNIST: the training files as they are; the test set cut to 500 images (not timed either).
+# MNIST: the test set cut to 500 images (its IDX header's count rewritten).
 mkdir -p "$work/mnist"
+link_as_is mnist train-images-idx3-ubyte
+link_as_is mnist train-labels-idx1-ubyte
 "$python" - "$data/mnist" "$work/mnist" <<'PY'
 import gzip, os, struct, sys
 src, dst = sys.argv[1:]
-for name in ("train-images-idx3-ubyte", "train-labels-idx1-ubyte", "t10k-images-idx3-ubyte",
-             "t10k-labels-idx1-ubyte"):
+for name in ("t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte"):
     path = os.path.join(src, name)
     data = open(path, "rb").read() if os.path.exists(path) else gzip.open(path + ".gz").read()
-    if name.startswith("t10k"):
-        dims = data[3]
-        shape = list(struct.unpack(">%dI" % dims, data[4:4 + 4 * dims]))
-        item = 1
-        for d in shape[1:]:
-            item *= d
-        shape[0] = min(shape[0], 500)
-        data = data[:4] + struct.pack(">%dI" % dims, *shape) + \
-            data[4 + 4 * dims:4 + 4 * dims + shape[0] * item]
+    dims = data[3]
+    shape = list(struct.unpack(">%dI" % dims, data[4:4 + 4 * dims]))
+    item = 1
+    for d in shape[1:]:
+        item *= d
+    shape[0] = min(shape[0], 500)
+    data = data[:4] + struct.pack(">%dI" % dims, *shape) + \
+        data[4 + 4 * dims:4 + 4 * dims + shape[0] * item]
     open(os.path.join(dst, name), "wb").write(data)
 PY
 # word2vec: the first --w2v-bytes of the corpus, cut at a space (word2vec.c reads plain text only).

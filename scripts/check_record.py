@@ -180,8 +180,7 @@ class Checker:
         wanted = self.wanted(section)
         print(f"  rerunning {section['name']}: {' '.join(argv)}", flush=True)
         a = self.args
-        left = len(wanted) if a.all or a.until else a.records - self.compared
-        runs_to_end = a.all or (not a.until and left >= len(wanted))
+        runs_to_end = a.all or (not a.until and a.records - self.compared >= len(wanted))
         if runs_to_end and section.get("wall_s"):
             print(f"  (this compares the command's last record: it runs to the end, "
                   f"{section['wall_s']:,.0f} s when recorded)", flush=True)

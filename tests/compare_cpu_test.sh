@@ -5,19 +5,17 @@
 set -uo pipefail
 repo=$(cd "$(dirname "$0")/.." && pwd)
 build=${1:?usage: compare_cpu_test.sh BUILD_DIR}
-failures=0
-expect_refusal() {  # expect_refusal MESSAGE_PATTERN ARGS...
-  local pattern=$1 out rc
+# shellcheck source=support/script_test.sh
+source "$repo/tests/support/script_test.sh"
+log=$(mktemp)
+trap 'rm -f "$log"' EXIT
+expect_refusal() {  # expect_refusal MESSAGE ARGS...
+  local message=$1 rc=0
   shift
-  out=$(bash "$repo/bench/compare_cpu.sh" "$@" 2>&1)
-  rc=$?
-  if ((rc != 2)) || [[ $(wc -l <<<"$out") -ne 1 ]] || ! grep -qE -- "$pattern" <<<"$out"; then
-    echo "FAILED: compare_cpu.sh $* -> exit $rc, output:"
-    echo "$out"
-    failures=$((failures + 1))
-  else
-    echo "ok: compare_cpu.sh $* -> $out"
-  fi
+  bash "$repo/bench/compare_cpu.sh" "$@" >"$log" 2>&1 || rc=$?
+  ((rc == 2)) || { cat "$log" >&2; fail "compare_cpu.sh $*: exit status $rc, expected 2"; }
+  [[ $(grep -c . "$log") == 1 ]] || { cat "$log" >&2; fail "compare_cpu.sh $*: not one line"; }
+  expect_in "$log" "$message"
 }
 expect_refusal "--rounds 0: expected a positive integer" --build-dir "$build" --rounds 0
 expect_refusal "--threads 1x: expected a positive integer" --build-dir "$build" --threads "1 1x"
@@ -27,4 +25,4 @@ expect_refusal "/no/such/build/bin/curnn-ptb not found" --build-dir /no/such/bui
 expect_refusal "--word2vec-c /no/such/word2vec: not an executable" --build-dir "$build" \
   --word2vec-c /no/such/word2vec
 expect_refusal "cannot import torch" --build-dir "$build" --python /bin/false
-exit $((failures > 0))
+echo "PASS: compare_cpu.bad_arguments"
