@@ -1,21 +1,32 @@
 // parallel_for for the CPU backend's heavier loops: splits [0, n) into one contiguous range per
 // thread (curnn::cpu_threads(): CURNN_NUM_THREADS or every core; at least `grain` items each)
-// and runs fn(begin, end) on them, the first range on the calling thread. Ranges never overlap
-// and each item is processed by exactly the code the serial loop would run, so results are
-// identical to the serial loop whatever the thread count, as long as the items are independent
-// (rows, or fixed-size blocks whose bounds depend on the shape alone: host/ops/gemm.cpp).
-// Tests: tests/resources_test.cpp, tests/threads_test.cpp.
+// and runs fn(begin, end) on them, the first range on the calling thread and the others on the
+// backend's worker threads (host/parallel.cpp: started once, kept for the process). Ranges never
+// overlap and each item is processed by exactly the code the serial loop would run, so results
+// are identical to the serial loop whatever the thread count and whichever thread runs a range,
+// as long as the items are independent (rows, or fixed-size blocks whose bounds depend on the
+// shape alone: host/ops/gemm.cpp).
+// Tests: tests/resources_test.cpp, tests/threads_test.cpp, tests/parallel_test.cpp.
 #pragma once
 
 #include <algorithm>
 #include <cstdint>
-#include <exception>
-#include <thread>
-#include <vector>
+#include <type_traits>
 
 #include "curnn/threads.hpp"
 
 namespace curnn::host {
+
+// Runs part(context, p) once for every p in [0, parts), on the calling thread and the worker
+// threads, and returns when all have finished. An exception in a part is rethrown here (the
+// lowest part's) after every part has finished. Called from inside a part (a nested loop), or
+// while another thread's loop holds the workers, or when no worker thread can start, it runs
+// every part on the calling thread: the same parts, so the same results.
+void run_parts(std::int64_t parts, void (*part)(void* context, std::int64_t p), void* context);
+
+// The grain of elementwise loops (SGD, Adam, fills, bias adds): 32K elements, tens of
+// microseconds of work, well above the cost of handing a range to a worker.
+inline constexpr std::int64_t kElementGrain = std::int64_t{1} << 15;
 
 template <class Fn>
 void parallel_for(std::int64_t n, std::int64_t grain, Fn&& fn) {
@@ -26,30 +37,17 @@ void parallel_for(std::int64_t n, std::int64_t grain, Fn&& fn) {
     if (n > 0) fn(std::int64_t{0}, n);
     return;
   }
-  // An exception in a range is rethrown here after every thread joined (escaping a thread
-  // would be std::terminate); a thread that cannot start (std::system_error: EAGAIN) has its
-  // range run on the calling thread instead: the same ranges, so the same results.
-  std::vector<std::exception_ptr> errors(static_cast<std::size_t>(parts));
-  const auto run_part = [&fn, &errors, n, parts](std::int64_t p) noexcept {
-    try {
-      fn(n * p / parts, n * (p + 1) / parts);
-    } catch (...) {
-      errors[static_cast<std::size_t>(p)] = std::current_exception();
-    }
-  };
-  std::vector<std::thread> workers;
-  std::int64_t started = 1;
-  try {
-    workers.reserve(static_cast<std::size_t>(parts - 1));
-    for (; started < parts; ++started) workers.emplace_back(run_part, started);
-  } catch (const std::exception&) {  // std::system_error, std::bad_alloc: fewer threads
-  }
-  for (std::int64_t p = started; p < parts; ++p) run_part(p);
-  run_part(0);
-  for (auto& w : workers) w.join();
-  for (const auto& e : errors) {
-    if (e) std::rethrow_exception(e);
-  }
+  struct Loop {
+    std::remove_reference_t<Fn>* fn;
+    std::int64_t n, parts;
+  } loop{&fn, n, parts};
+  run_parts(
+      parts,
+      [](void* context, std::int64_t p) {
+        const Loop& l = *static_cast<const Loop*>(context);
+        (*l.fn)(l.n * p / l.parts, l.n * (p + 1) / l.parts);
+      },
+      &loop);
 }
 
 }  // namespace curnn::host

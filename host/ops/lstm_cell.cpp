@@ -34,9 +34,10 @@ void batch_and_hidden(TensorView<const Scalar> c_prev, std::int64_t* B, std::int
   CURNN_CHECK_ARG(*B * 4 * *H <= 0x7fffffff, "B*4H = " << *B * 4 * *H << " is too large");
 }
 
-// Enough rows per thread (about 4096 units) to pay for starting it.
+// Enough rows per thread (about 1024 units, some 50 us of exp and tanh) to pay for handing them
+// to a worker (host/parallel.cpp: a few microseconds).
 std::int64_t rows_per_thread(std::int64_t H) {
-  return std::max<std::int64_t>(1, 4096 / H);
+  return std::max<std::int64_t>(1, 1024 / H);
 }
 
 template <class Scalar>
@@ -74,7 +75,8 @@ void lstm_cell_forward_impl(Context& ctx, TensorView<const Scalar> preact,
     CURNN_CHECK_TENSOR(h_copy, dev, {B, H});
     hc = h_copy.data();
   }
-  const int b = static_cast<int>(B), hh = static_cast<int>(H);
+  [[maybe_unused]] const int b = static_cast<int>(B);
+  const int hh = static_cast<int>(H);
   if (!ctx.is_cuda()) {
     // Rows are independent: each thread runs the reference on its own block of rows.
     host::parallel_for(B, rows_per_thread(H), [&](std::int64_t r0, std::int64_t r1) {
@@ -114,7 +116,8 @@ void lstm_cell_backward_impl(Context& ctx, TensorView<const Scalar> gates,
   const Scalar* dh_out_p = optional_unit_tensor(dh_out, dev, B, H, "dh_out");
   const Scalar* mask = optional_unit_tensor(dropout_mask, dev, B, H, "dropout_mask");
   const Scalar* dc_p = optional_unit_tensor(dc, dev, B, H, "dc");
-  const int b = static_cast<int>(B), hh = static_cast<int>(H);
+  [[maybe_unused]] const int b = static_cast<int>(B);
+  const int hh = static_cast<int>(H);
   if (!ctx.is_cuda()) {
     host::parallel_for(B, rows_per_thread(H), [&](std::int64_t r0, std::int64_t r1) {
       const auto at = [&](auto* p, std::int64_t width) { return p ? p + r0 * width : p; };

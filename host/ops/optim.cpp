@@ -5,6 +5,7 @@
 #include <cmath>
 #include <string>
 
+#include "../parallel.hpp"
 #include "curnn/ref/optim.hpp"
 
 #if CURNN_HAVE_CUDA
@@ -40,7 +41,9 @@ void sgd_update(Context& ctx, float lr, ConstTensor grad, Tensor param) {
   check_on_device(param, ctx.device(), "param");
   check_like(grad, param, ctx.device(), "grad", "param");
   if (!ctx.is_cuda()) {
-    ref::sgd_update<float>(lr, grad.data(), param.data(), param.numel());
+    host::parallel_for(param.numel(), host::kElementGrain, [&](std::int64_t b, std::int64_t e) {
+      ref::sgd_update<float>(lr, grad.data() + b, param.data() + b, e - b);
+    });
     return;
   }
 #if CURNN_HAVE_CUDA
@@ -92,8 +95,18 @@ void clip_by_global_norm(Context& ctx, const std::vector<Tensor>& grads, float c
   }
   const int count = static_cast<int>(grads.size());
   if (!ctx.is_cuda()) {
-    norm_out.data()[0] = static_cast<float>(
-        ref::clip_by_global_norm<float>(ptrs.data(), sizes.data(), count, clip_norm));
+    // The norm is one sum in the reference's order (its rounding depends on the order); the
+    // scaling is elementwise, split over the threads.
+    const double norm = ref::global_norm<float>(ptrs.data(), sizes.data(), count);
+    const double scale = ref::clip_scale(norm, static_cast<double>(clip_norm));
+    if (scale != 1.0) {
+      for (int k = 0; k < count; ++k) {
+        host::parallel_for(sizes[k], host::kElementGrain, [&](std::int64_t b, std::int64_t e) {
+          ref::scale_by<float>(ptrs[k] + b, e - b, scale);
+        });
+      }
+    }
+    norm_out.data()[0] = static_cast<float>(norm);
     return;
   }
 #if CURNN_HAVE_CUDA
@@ -116,8 +129,10 @@ void adam_update(Context& ctx, const AdamParams& params, std::int64_t step, Cons
   check_like(m, param, ctx.device(), "m", "param");
   check_like(v, param, ctx.device(), "v", "param");
   if (!ctx.is_cuda()) {
-    ref::adam_update<float>(params, step, grad.data(), param.data(), m.data(), v.data(),
-                            param.numel());
+    host::parallel_for(param.numel(), host::kElementGrain, [&](std::int64_t b, std::int64_t e) {
+      ref::adam_update<float>(params, step, grad.data() + b, param.data() + b, m.data() + b,
+                              v.data() + b, e - b);
+    });
     return;
   }
 #if CURNN_HAVE_CUDA

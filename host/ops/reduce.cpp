@@ -1,9 +1,11 @@
 // Reduction and elementwise ops: argument checks, then the CPU reference or the CUDA kernels.
 #include "curnn/ops/reduce.hpp"
 
+#include <algorithm>
 #include <climits>
 #include <cmath>
 
+#include "../parallel.hpp"
 #include "curnn/ref/reduce.hpp"
 #include "dispatch.hpp"
 
@@ -40,8 +42,13 @@ void column_sum_impl(Context& ctx, TensorView<const Scalar> x, TensorView<Scalar
   CURNN_CHECK_TENSOR(x, dev, {N, C});
   CURNN_CHECK_TENSOR(out, dev, {C});
   if (!ctx.is_cuda()) {
-    ref::column_sum<Scalar>(static_cast<int>(N), static_cast<int>(C), x.data(), out.data(),
-                            accumulate);
+    // Columns are independent: each thread sums its own block of columns, in the same order.
+    host::parallel_for(
+        C, std::max<std::int64_t>(64, host::kElementGrain / std::max<std::int64_t>(1, N)),
+        [&](std::int64_t c0, std::int64_t c1) {
+          ref::column_sum<Scalar>(static_cast<int>(N), static_cast<int>(c1 - c0), x.data() + c0,
+                                  out.data() + c0, accumulate, C);
+        });
     return;
   }
   if constexpr (internal::kIsFloat<Scalar>) {
@@ -86,7 +93,11 @@ void sum_impl(Context& ctx, TensorView<const Scalar> x, TensorView<Scalar> out, 
 template <class Scalar>
 void fill_impl(Context& ctx, TensorView<Scalar> x, Scalar value) {
   check_flat(x, ctx.device(), "x");
-  if (!ctx.is_cuda()) return ref::fill<Scalar>(x.numel(), x.data(), value);
+  if (!ctx.is_cuda()) {
+    return host::parallel_for(x.numel(), host::kElementGrain, [&](std::int64_t b, std::int64_t e) {
+      ref::fill<Scalar>(e - b, x.data() + b, value);
+    });
+  }
   if constexpr (internal::kIsFloat<Scalar>) {
 #if CURNN_HAVE_CUDA
     cuda::fill(x.numel(), x.data(), value, ctx.stream());
@@ -99,7 +110,11 @@ void fill_impl(Context& ctx, TensorView<Scalar> x, Scalar value) {
 template <class Scalar>
 void scale_impl(Context& ctx, TensorView<Scalar> x, Scalar alpha) {
   check_flat(x, ctx.device(), "x");
-  if (!ctx.is_cuda()) return ref::scale<Scalar>(x.numel(), x.data(), alpha);
+  if (!ctx.is_cuda()) {
+    return host::parallel_for(x.numel(), host::kElementGrain, [&](std::int64_t b, std::int64_t e) {
+      ref::scale<Scalar>(e - b, x.data() + b, alpha);
+    });
+  }
   if constexpr (internal::kIsFloat<Scalar>) {
 #if CURNN_HAVE_CUDA
     cuda::scale(x.numel(), x.data(), alpha, ctx.stream());
@@ -114,7 +129,11 @@ void axpy_impl(Context& ctx, Scalar alpha, TensorView<const Scalar> x, TensorVie
   check_flat(x, ctx.device(), "x");
   check_flat(y, ctx.device(), "y");
   check_same_shape(x, y, "axpy x and y");
-  if (!ctx.is_cuda()) return ref::axpy<Scalar>(y.numel(), alpha, x.data(), y.data());
+  if (!ctx.is_cuda()) {
+    return host::parallel_for(y.numel(), host::kElementGrain, [&](std::int64_t b, std::int64_t e) {
+      ref::axpy<Scalar>(e - b, alpha, x.data() + b, y.data() + b);
+    });
+  }
   if constexpr (internal::kIsFloat<Scalar>) {
 #if CURNN_HAVE_CUDA
     cuda::axpy(y.numel(), alpha, x.data(), y.data(), ctx.stream());
@@ -132,7 +151,12 @@ void mul_impl(Context& ctx, TensorView<const Scalar> a, TensorView<const Scalar>
   check_flat(out, ctx.device(), "out");
   check_same_shape(a, b, "mul a and b");
   check_same_shape(a, out, "mul a and out");
-  if (!ctx.is_cuda()) return ref::mul<Scalar>(out.numel(), a.data(), b.data(), out.data());
+  if (!ctx.is_cuda()) {
+    return host::parallel_for(
+        out.numel(), host::kElementGrain, [&](std::int64_t i0, std::int64_t i1) {
+          ref::mul<Scalar>(i1 - i0, a.data() + i0, b.data() + i0, out.data() + i0);
+        });
+  }
   if constexpr (internal::kIsFloat<Scalar>) {
 #if CURNN_HAVE_CUDA
     cuda::mul(out.numel(), a.data(), b.data(), out.data(), ctx.stream());
@@ -151,8 +175,12 @@ void add_row_vector_impl(Context& ctx, TensorView<const Scalar> v, TensorView<Sc
   CURNN_CHECK_TENSOR(x, dev, {N, C});
   CURNN_CHECK_TENSOR(v, dev, {C});
   if (!ctx.is_cuda()) {
-    return ref::add_row_vector<Scalar>(static_cast<int>(N), static_cast<int>(C), v.data(),
-                                       x.data());
+    const std::int64_t rows =
+        std::max<std::int64_t>(1, host::kElementGrain / std::max<std::int64_t>(1, C));
+    return host::parallel_for(N, rows, [&](std::int64_t r0, std::int64_t r1) {
+      ref::add_row_vector<Scalar>(static_cast<int>(r1 - r0), static_cast<int>(C), v.data(),
+                                  x.data() + r0 * C);
+    });
   }
   if constexpr (internal::kIsFloat<Scalar>) {
 #if CURNN_HAVE_CUDA
@@ -175,18 +203,23 @@ void sum(Context& ctx, ConstTensor x, Tensor out, bool accumulate) {
 void sum_squares(Context& ctx, ConstTensor x, Tensor out, bool accumulate) {
   sum_impl<float>(ctx, x, out, accumulate, true);
 }
-void fill(Context& ctx, Tensor x, float value) { fill_impl<float>(ctx, x, value); }
-void scale(Context& ctx, Tensor x, float alpha) { scale_impl<float>(ctx, x, alpha); }
+void fill(Context& ctx, Tensor x, float value) {
+  fill_impl<float>(ctx, x, value);
+}
+void scale(Context& ctx, Tensor x, float alpha) {
+  scale_impl<float>(ctx, x, alpha);
+}
 void axpy(Context& ctx, float alpha, ConstTensor x, Tensor y) {
   axpy_impl<float>(ctx, alpha, x, y);
 }
 void mul(Context& ctx, ConstTensor a, ConstTensor b, Tensor out) {
   mul_impl<float>(ctx, a, b, out);
 }
-void add_row_vector(Context& ctx, ConstTensor v, Tensor x) { add_row_vector_impl<float>(ctx, v, x); }
+void add_row_vector(Context& ctx, ConstTensor v, Tensor x) {
+  add_row_vector_impl<float>(ctx, v, x);
+}
 
-void column_sum(Context& ctx, TensorView<const double> x, TensorView<double> out,
-                bool accumulate) {
+void column_sum(Context& ctx, TensorView<const double> x, TensorView<double> out, bool accumulate) {
   column_sum_impl<double>(ctx, x, out, accumulate);
 }
 void sum(Context& ctx, TensorView<const double> x, TensorView<double> out, bool accumulate) {
@@ -196,7 +229,9 @@ void sum_squares(Context& ctx, TensorView<const double> x, TensorView<double> ou
                  bool accumulate) {
   sum_impl<double>(ctx, x, out, accumulate, true);
 }
-void fill(Context& ctx, TensorView<double> x, double value) { fill_impl<double>(ctx, x, value); }
+void fill(Context& ctx, TensorView<double> x, double value) {
+  fill_impl<double>(ctx, x, value);
+}
 void scale(Context& ctx, TensorView<double> x, double alpha) {
   scale_impl<double>(ctx, x, alpha);
 }

@@ -110,11 +110,9 @@ CURNN_HD double clip_scale(double norm, double clip_norm) {
   return clip_norm / (norm > clip_norm ? norm : clip_norm);
 }
 
-// tf.clip_by_global_norm(t_list, clip_norm) in place over `count` tensors tensors[k] of
-// sizes[k] elements: norm = sqrt(sum_k sum_i tensors[k][i]^2) accumulated in double; every
-// element is multiplied by clip_scale(norm, clip_norm). Returns the global norm.
+// The global norm sqrt(sum_k sum_i tensors[k][i]^2), summed in double in this order.
 template <class T>
-double clip_by_global_norm(T* const* tensors, const std::int64_t* sizes, int count, T clip_norm) {
+double global_norm(const T* const* tensors, const std::int64_t* sizes, int count) {
   double sum = 0.0;
   for (int k = 0; k < count; ++k) {
     for (std::int64_t i = 0; i < sizes[k]; ++i) {
@@ -122,14 +120,24 @@ double clip_by_global_norm(T* const* tensors, const std::int64_t* sizes, int cou
       sum += x * x;
     }
   }
-  const double norm = std::sqrt(sum);
+  return std::sqrt(sum);
+}
+
+// t[N] = t * scale, in double.
+template <class T>
+void scale_by(T* t /* [N] */, std::int64_t N, double scale) {
+  for (std::int64_t i = 0; i < N; ++i) t[i] = static_cast<T>(static_cast<double>(t[i]) * scale);
+}
+
+// tf.clip_by_global_norm(t_list, clip_norm) in place over `count` tensors tensors[k] of
+// sizes[k] elements: norm = sqrt(sum_k sum_i tensors[k][i]^2) accumulated in double; every
+// element is multiplied by clip_scale(norm, clip_norm). Returns the global norm.
+template <class T>
+double clip_by_global_norm(T* const* tensors, const std::int64_t* sizes, int count, T clip_norm) {
+  const double norm = global_norm<T>(tensors, sizes, count);
   const double scale = clip_scale(norm, static_cast<double>(clip_norm));
   if (scale == 1.0) return norm;  // t * 1 == t: nothing to write
-  for (int k = 0; k < count; ++k) {
-    for (std::int64_t i = 0; i < sizes[k]; ++i) {
-      tensors[k][i] = static_cast<T>(static_cast<double>(tensors[k][i]) * scale);
-    }
-  }
+  for (int k = 0; k < count; ++k) scale_by<T>(tensors[k], sizes[k], scale);
   return norm;
 }
 

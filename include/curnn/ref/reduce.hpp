@@ -18,11 +18,13 @@ namespace curnn::ref {
 
 // x [N, C] -> out [C]; with accumulate, out[c] += the sum, else out[c] = the sum.
 // (Each column is summed over n in increasing order; the loops run row by row for memory order.)
+// ldx: the distance between x's rows (C unless x is a block of columns of a wider matrix).
 template <class T>
-void column_sum(int N, int C, const T* x, T* out, bool accumulate) {
+void column_sum(int N, int C, const T* x, T* out, bool accumulate, std::int64_t ldx = -1) {
+  if (ldx < 0) ldx = C;
   std::vector<double> s(static_cast<std::size_t>(C), 0.0);
   for (int n = 0; n < N; ++n) {
-    const T* row = x + static_cast<std::int64_t>(n) * C;  // [C]
+    const T* row = x + static_cast<std::int64_t>(n) * ldx;  // [C]
     for (int col = 0; col < C; ++col) s[col] += static_cast<double>(row[col]);
   }
   for (int col = 0; col < C; ++col) {
