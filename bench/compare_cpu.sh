@@ -6,6 +6,9 @@
 #     fast trainer vs word2vec.c (--word2vec-c PATH; that row is left out without it).
 # Each pair runs alternately (ours, theirs) for every thread count in --threads, --rounds times;
 # each side is then quoted at its best (thread count and round), and the ratio is ours / theirs.
+# PyTorch runs at every pair of intra-op threads (torch.set_num_threads) and OpenBLAS threads
+# (OPENBLAS_NUM_THREADS) from --threads: Debian's python3-torch does its GEMMs in OpenBLAS, whose
+# own thread pool torch.set_num_threads does not limit, so both are searched.
 # Figures: words/s (PTB, word2vec) and samples/s (MNIST), wall clock, from the programs' own
 # output: curnn-ptb's last progress line (training only), curnn-mnist's final line (training
 # only), PyTorch's timed steps after 5 warm-up steps, and for word2vec the corpus's words over the
@@ -35,7 +38,7 @@ while (($#)); do
     --w2v-bytes) w2v_bytes=${2:?}; positive "$1" "$2"; shift 2 ;;
     --python) python=${2:?--python needs an interpreter}; shift 2 ;;
     --out) out=${2:?--out needs a file}; shift 2 ;;
-    -h | --help) sed -n '2,19p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h | --help) sed -n '2,21p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) die "unknown argument '$1' (see --help)" ;;
   esac
 done
@@ -97,7 +100,7 @@ if [[ -f $corpus_plain ]]; then head -c "$w2v_bytes" "$corpus_plain"; else zcat 
 corpus_words=$(wc -w <"$work/corpus.txt")
 
 declare -A best best_threads
-record() {  # record KEY VALUE THREADS: keep the best
+record() {  # record KEY VALUE THREADS: keep the best (THREADS: a label such as "2 threads")
   local key=$1 value=$2
   if ! [[ $value =~ ^[0-9.]+$ ]]; then
     echo "compare_cpu.sh: no figure for $key; the last program's output:" >&2
@@ -107,7 +110,7 @@ record() {  # record KEY VALUE THREADS: keep the best
   if [[ -z ${best[$key]:-} ]] || awk -v a="$value" -v b="${best[$key]}" 'BEGIN{exit !(a>b)}'; then
     best[$key]=$value best_threads[$key]=$3
   fi
-  printf '  %-28s %3s threads  %12.0f\n' "$key" "$3" "$value"
+  printf '  %-28s %-26s %12.0f\n' "$key" "$3" "$value"
 }
 last_match() { grep -oE "$1" "$2" | tail -n 1 | grep -oE '[0-9.]+$' || true; }
 calc() { awk "BEGIN { printf \"%.6f\", $1 }"; }
@@ -117,11 +120,17 @@ wall() {  # wall LOG COMMAND...: runs COMMAND with its output in LOG; prints its
   "$@" >"$log" 2>&1
   calc "$EPOCHREALTIME - $t0"
 }
-torch_row() {  # torch_row ROW THREADS FIELD
-  "$python" "$repo/bench/pytorch_baseline.py" --device cpu --threads "$2" --only "$1" \
-    --out "$work/torch.json" >"$work/torch.log" 2>&1
+torch_row() {  # torch_row ROW THREADS BLAS_THREADS FIELD
+  OPENBLAS_NUM_THREADS=$3 "$python" "$repo/bench/pytorch_baseline.py" --device cpu \
+    --threads "$2" --only "$1" --out "$work/torch.json" >"$work/torch.log" 2>&1
   "$python" -c 'import json,sys; print(json.load(open(sys.argv[1]))["runs"][0][sys.argv[2]])' \
-    "$work/torch.json" "$3"
+    "$work/torch.json" "$4"
+}
+torch_rows() {  # torch_rows ROW FIELD: PyTorch at THREADS x BLAS threads, each recorded
+  local b
+  for b in $threads; do
+    record "$1 pytorch" "$(torch_row "$1" "$t" "$b" "$2")" "$t threads + $b BLAS threads"
+  done
 }
 
 w2v_flags=(-cbow 0 -size 128 -window 5 -negative 5 -hs 0 -sample 1e-4 -iter 1 -min-count 5
@@ -135,21 +144,21 @@ for ((round = 1; round <= rounds; round++)); do
   for t in $threads; do
     CURNN_NUM_THREADS=$t "$bin/curnn-ptb" --data-path "$work/ptb" --model small --device cpu \
       --seed 1 --max-max-epoch 1 --max-steps "$ptb_steps" >"$work/ptb.log" 2>&1
-    record "ptb-small curnn" "$(last_match 'speed: [0-9.]+' "$work/ptb.log")" "$t"
-    record "ptb-small pytorch" "$(torch_row ptb-small "$t" words_per_s)" "$t"
+    record "ptb-small curnn" "$(last_match 'speed: [0-9.]+' "$work/ptb.log")" "$t threads"
+    torch_rows ptb-small words_per_s
 
     CURNN_NUM_THREADS=$t "$bin/curnn-mnist" --data-path "$work/mnist" --device cpu --seed 1 \
       --max-samples "$mnist_samples" >"$work/mnist.log" 2>&1
-    record "bilstm curnn" "$(last_match 'CPU time\): [0-9.]+' "$work/mnist.log")" "$t"
-    record "bilstm pytorch" "$(torch_row bilstm "$t" samples_per_s)" "$t"
+    record "bilstm curnn" "$(last_match 'CPU time\): [0-9.]+' "$work/mnist.log")" "$t threads"
+    torch_rows bilstm samples_per_s
 
     s=$(wall "$work/w2v.log" "$bin/curnn-word2vec" -train "$work/corpus.txt" \
       -output "$work/curnn.bin" "${w2v_flags[@]}" -threads "$t" --device cpu --debug 0)
-    record "word2vec curnn" "$(calc "$corpus_words / $s")" "$t"
+    record "word2vec curnn" "$(calc "$corpus_words / $s")" "$t threads"
     if [[ -n $w2vc ]]; then
       s=$(wall "$work/w2vc.log" "$w2vc" -train "$work/corpus.txt" -output "$work/w2vc.bin" \
         "${w2v_flags[@]}" -threads "$t" -debug 0)
-      record "word2vec word2vec.c" "$(calc "$corpus_words / $s")" "$t"
+      record "word2vec word2vec.c" "$(calc "$corpus_words / $s")" "$t threads"
     fi
   done
 done
@@ -159,7 +168,7 @@ summary() {
   echo "|---|---|---|---|---|"
   row() {  # row LABEL OURS THEIRS BASELINE UNIT GOAL
     [[ -n ${best[$2]:-} && -n ${best[$3]:-} ]] || return 0
-    printf '| %s | %.0f %s (%s threads) | %s: %.0f %s (%s threads) | %.2fx | %s |\n' "$1" \
+    printf '| %s | %.0f %s (%s) | %s: %.0f %s (%s) | %.2fx | %s |\n' "$1" \
       "${best[$2]}" "$5" "${best_threads[$2]}" "$4" "${best[$3]}" "$5" "${best_threads[$3]}" \
       "$(calc "${best[$2]} / ${best[$3]}")" "$6"
   }
