@@ -1,5 +1,6 @@
 // Ops of the softmax cross-entropy family: argument checks, then the CPU reference
-// (include/curnn/ref/softmax_xent.hpp) or the CUDA launchers (kernels/softmax_xent.cu).
+// (include/curnn/ref/softmax_xent.hpp; for float its exact vectorised form, softmax_xent_cpu.cpp)
+// or the CUDA launchers (kernels/softmax_xent.cu).
 #include "curnn/ops/softmax_xent.hpp"
 
 #include <climits>
@@ -10,6 +11,7 @@
 #include "curnn/config.hpp"
 #include "curnn/ref/softmax_xent.hpp"
 #include "dispatch.hpp"
+#include "softmax_xent_cpu.hpp"
 
 #if CURNN_HAVE_CUDA
 #include "curnn/cuda/softmax_xent.hpp"
@@ -85,9 +87,16 @@ void softmax_xent_impl(Context& ctx, TensorView<const Scalar> logits, ConstIds t
     host::parallel_for(
         N, std::max<std::int64_t>(1, (1 << 16) / V), [&](std::int64_t b, std::int64_t e) {
           const std::int64_t off = b * V;
-          ref::softmax_xent<Scalar>(static_cast<int>(e - b), static_cast<int>(V),
-                                    logits.data() + off, targets.data() + b, loss.data() + b,
-                                    d ? d + off : nullptr, grad_scale, p ? p + off : nullptr);
+          const int rows = static_cast<int>(e - b), cols = static_cast<int>(V);
+          if constexpr (internal::kIsFloat<Scalar>) {
+            cpu::softmax_xent_rows(rows, cols, logits.data() + off, targets.data() + b,
+                                   loss.data() + b, d ? d + off : nullptr, grad_scale,
+                                   p ? p + off : nullptr);  // the reference's bits, faster
+          } else {
+            ref::softmax_xent<Scalar>(rows, cols, logits.data() + off, targets.data() + b,
+                                      loss.data() + b, d ? d + off : nullptr, grad_scale,
+                                      p ? p + off : nullptr);
+          }
         });
     return;
   }
