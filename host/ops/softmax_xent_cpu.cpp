@@ -7,7 +7,8 @@
 //     but for the sign of a zero maximum (+0 and -0 compare equal), which no output sees:
 //     x[v] - m and m - x[t] differ only in a zero's sign, exp(+-0) = 1, and a zero m - x[t] is
 //     added to log(s) >= 0 (-0 + +0 = +0). A NaN x[0] stays NaN in every lane, as in the scan;
-//   - the exponentials taken a chunk at a time, each chunk summed in order before the next;
+//   - the exponentials taken a chunk at a time by host::vec::exp (libm's expf, bit for bit, 8
+//     lanes at a time), each chunk summed in order before the next;
 //   - the normalisation in 8 lanes (division, subtraction and product are exact IEEE operations
 //     lane by lane), the target's element written last.
 // The sum stays one sequential chain: its order is the reference's. Without AVX the reference
@@ -19,17 +20,13 @@
 #include <cmath>
 #include <cstdint>
 
+#include "../vec_exp.hpp"
 #include "curnn/ref/softmax_xent.hpp"
 
 namespace curnn::ops::cpu {
 namespace {
 
 constexpr int kChunk = 512;  // elements per exp-then-sum chunk (2 KB: stays in L1)
-
-// y[i] = exp(x[i]) for i < n, each exactly std::exp(float) (libm's expf).
-void exp_floats(int n, const float* x, float* y) {
-  for (int i = 0; i < n; ++i) y[i] = std::exp(x[i]);
-}
 
 __attribute__((target("avx"))) float row_max(int V, const float* x) {
   __m256 m8 = _mm256_set1_ps(x[0]);
@@ -66,7 +63,7 @@ __attribute__((target("avx"))) void rows_avx(int N, int V, const float* logits,
         _mm256_storeu_ps(ev + i, _mm256_sub_ps(_mm256_loadu_ps(x + v0 + i), m8));
       }
       for (; i < len; ++i) ev[i] = x[v0 + i] - m;
-      exp_floats(len, ev, ev);
+      host::vec::exp(len, ev, ev);  // libm's expf, bit for bit
       for (i = 0; i < len; ++i) s += ev[i];
     }
     loss[n] = (m - x_t) + std::log(s);
