@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "curnn/context.hpp"
+#include "curnn/ops/types.hpp"
 #include "curnn/ref/optim.hpp"  // AdamParams
 #include "curnn/tensor.hpp"
 
@@ -21,6 +22,13 @@ void sgd_update(Context& ctx, float lr, ConstTensor grad, Tensor param);
 // on the CPU before anything is written; on CUDA they are skipped and the context throws at its
 // next synchronisation point (Context::id_error_slot).
 void sgd_update_rows(Context& ctx, float lr, ConstIds rows, ConstTensor row_grads, Tensor table);
+
+// The same two updates with lr = lr[0] read from memory on ctx's device when the kernel runs (for
+// a step captured into a CUDA Graph; on the CPU, read now): bitwise the update with that value.
+// The caller keeps it finite (checked here on the CPU only).
+void sgd_update(Context& ctx, DeviceScalar<float> lr, ConstTensor grad, Tensor param);
+void sgd_update_rows(Context& ctx, DeviceScalar<float> lr, ConstIds rows, ConstTensor row_grads,
+                     Tensor table);
 
 // tf.clip_by_global_norm(grads, clip_norm) in place:
 //   norm = sqrt(sum over all grads of sum t^2);  t *= clip_norm / max(norm, clip_norm).
