@@ -87,8 +87,10 @@ struct SgdOp {
   }
 };
 
+// alpha_device: as SgdOp's lr_device, for alpha (the bias-corrected step size lr_t).
 struct AdamOp {
   float alpha, one_minus_beta1, one_minus_beta2, epsilon;
+  const float* __restrict__ alpha_device;
   const float* __restrict__ grad;
   float* __restrict__ param;
   float* __restrict__ m;
@@ -97,10 +99,11 @@ struct AdamOp {
   __device__ __forceinline__ void apply(std::int64_t i) const {
     const Pack<W> g = load<W>(grad + i);
     Pack<W> p = load<W>(param + i), mm = load<W>(m + i), vv = load<W>(v + i);
+    const float step_size = alpha_device ? *alpha_device : alpha;
 #pragma unroll
     for (int w = 0; w < W; ++w) {
-      ref::adam_element(alpha, one_minus_beta1, one_minus_beta2, epsilon, g.v[w], p.v[w], mm.v[w],
-                        vv.v[w]);
+      ref::adam_element(step_size, one_minus_beta1, one_minus_beta2, epsilon, g.v[w], p.v[w],
+                        mm.v[w], vv.v[w]);
     }
     store<W>(param + i, p);
     store<W>(m + i, mm);
@@ -404,8 +407,20 @@ void adam_update(float alpha, float one_minus_beta1, float one_minus_beta2, floa
                  cudaStream_t stream) {
   CURNN_CHECK_ARG(N >= 0, "N = " << N);
   CURNN_CHECK_ARG(N == 0 || (grad && param && m && v), "null grad, param, m or v");
-  launch_elementwise(AdamOp{alpha, one_minus_beta1, one_minus_beta2, epsilon, grad, param, m, v}, N,
-                     stream);
+  launch_elementwise(
+      AdamOp{alpha, one_minus_beta1, one_minus_beta2, epsilon, nullptr, grad, param, m, v}, N,
+      stream);
+}
+
+void adam_update(const float* alpha_device, float one_minus_beta1, float one_minus_beta2,
+                 float epsilon, const float* grad, float* param, float* m, float* v, std::int64_t N,
+                 cudaStream_t stream) {
+  CURNN_CHECK_ARG(N >= 0, "N = " << N);
+  CURNN_CHECK_ARG(alpha_device, "null alpha_device");
+  CURNN_CHECK_ARG(N == 0 || (grad && param && m && v), "null grad, param, m or v");
+  launch_elementwise(
+      AdamOp{0.f, one_minus_beta1, one_minus_beta2, epsilon, alpha_device, grad, param, m, v}, N,
+      stream);
 }
 
 }  // namespace curnn::cuda

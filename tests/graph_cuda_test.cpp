@@ -1,8 +1,9 @@
 // CUDA Graphs of whole steps (include/curnn/graph.hpp, host/graph.cpp) on a GPU: PTB-like
 // training steps with dropout replayed from a graph against the same steps queued op by op
-// (parameters, carried state, cost and gradient norms compared bitwise), the errors a capture
-// raises (allocation, free, synchronisation, workspace growth, host copies), id errors found by
-// a replay, and page-locked uploads read anew at every replay. Without a GPU these tests skip.
+// (parameters, carried state, cost and gradient norms compared bitwise), the same for the BiLSTM
+// classifier's Adam steps (the whole training state), the errors a capture raises (allocation,
+// free, synchronisation, workspace growth, host copies), id errors found by a replay, and
+// page-locked uploads read anew at every replay. Without a GPU these tests skip.
 #include <gtest/gtest.h>
 
 #include <cmath>
@@ -14,8 +15,10 @@
 #include "cuda_upload.hpp"
 #include "curnn/context.hpp"
 #include "curnn/graph.hpp"
+#include "curnn/nn/bilstm_classifier.hpp"
 #include "curnn/nn/lstm_lm.hpp"
 #include "curnn/ops/embedding.hpp"
+#include "curnn/ops/optim.hpp"
 #include "curnn/ops/reduce.hpp"
 #include "curnn/pinned.hpp"
 #include "support/cuda_test.hpp"
@@ -132,6 +135,60 @@ TEST(GraphCuda, PtbStepsWithDropoutReplayBitwiseLikeUncaptured) {
       << "cost " << plain.cost[0] << " vs " << replayed.cost[0];
   EXPECT_TRUE(bitwise_equal(plain.norms, replayed.norms)) << "gradient norms differ";
   for (float n : replayed.norms) EXPECT_TRUE(std::isfinite(n) && n > 0.f) << n;
+}
+
+// The book's BiLSTM classifier (28 x 28 rows, 256 units, batch 128, Adam), `steps` steps queued
+// op by op or replayed from a graph (the step size lr_t in page-locked staging, as curnn-mnist
+// --graph on): the whole training state (parameters, m, v).
+std::vector<float> train_classifier(bool graph, int steps) {
+  Context ctx = Context::cuda();
+  nn::ClassifierConfig c;
+  const int T = 28, B = 128, E = c.input_size;
+  nn::BiLstmClassifier<float> model(ctx, c);
+  model.initialize(ctx, 4);
+  PinnedBuffer<float> x_host(static_cast<std::size_t>(T) * B * E), step_size_host(1);
+  PinnedBuffer<std::int32_t> labels_host(B);
+  Buffer<float> x(Device::CUDA, x_host.size()), step_size(Device::CUDA, 1);
+  Buffer<std::int32_t> labels(Device::CUDA, B);
+  UploadFence fence;
+  StepGraphCache<int> graphs;
+  for (int s = 0; s < steps; ++s) {
+    const std::vector<float> xs = test::random_uniform<float>(x_host.size(), 0, 1, 50 + s);
+    const std::vector<std::int32_t> ys = test::random_ids(B, c.num_classes, 60 + s);
+    if (!graph) {
+      model.forward(ctx, ConstTensor(xs.data(), {T, B, E}, Device::CPU),
+                    ConstIds(ys.data(), {B}, Device::CPU), true);
+      model.backward(ctx);
+      model.adam_step(ctx);
+      continue;
+    }
+    fence.wait();
+    std::memcpy(x_host.data(), xs.data(), xs.size() * sizeof(float));
+    std::memcpy(labels_host.data(), ys.data(), ys.size() * sizeof(std::int32_t));
+    step_size_host.data()[0] = ops::adam_step_size_f32(c.adam, model.adam_steps() + 1);
+    graphs.run(ctx, 0, [&] {
+      copy(ctx, x_host.view(), x.view());
+      copy(ctx, labels_host.view(), labels.view());
+      copy(ctx, step_size_host.view(), step_size.view());
+      model.forward(ctx, ConstTensor(x.data(), {T, B, E}, Device::CUDA),
+                    ConstIds(labels.data(), {B}, Device::CUDA), true);
+      model.backward(ctx);
+      model.adam_step(ctx, DeviceScalar<float>{step_size.data()});
+    });
+    model.set_adam_steps(model.adam_steps() + 1);
+    fence.mark(ctx);
+  }
+  EXPECT_EQ(model.adam_steps(), steps);
+  if (graph) {
+    EXPECT_EQ(graphs.stats().captures, 1);
+    EXPECT_EQ(graphs.stats().replays, steps - 1);
+  }
+  return to_vector(ctx, model.training_state());
+}
+
+TEST(GraphCuda, BiLstmAdamStepsReplayBitwiseLikeUncaptured) {
+  CURNN_REQUIRE_CUDA();
+  EXPECT_TRUE(bitwise_equal(train_classifier(false, 5), train_classifier(true, 5)));
 }
 
 TEST(GraphCuda, AllocationInsideCaptureThrowsAndEndsTheCapture) {

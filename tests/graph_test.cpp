@@ -1,7 +1,8 @@
 // The host side of CUDA Graph steps (include/curnn/graph.hpp), without a GPU: GraphPlan (when a
 // step runs uncaptured, is captured, is replayed), the capture guard on allocations, the
-// device-memory generation, StepGraph on a CPU context, and the DeviceScalar variants of the ops
-// and of the language model on the CPU backend, bitwise equal to the variants given the values.
+// device-memory generation, StepGraph on a CPU context, and the DeviceScalar variants of the ops,
+// of the language model and of the classifier's Adam on the CPU backend, bitwise equal to the
+// variants given the values.
 // The captured steps themselves: tests/graph_cuda_test.cpp.
 #include <gtest/gtest.h>
 
@@ -12,6 +13,7 @@
 
 #include "curnn/context.hpp"
 #include "curnn/graph.hpp"
+#include "curnn/nn/bilstm_classifier.hpp"
 #include "curnn/nn/lstm_lm.hpp"
 #include "curnn/ops/dropout.hpp"
 #include "curnn/ops/optim.hpp"
@@ -137,6 +139,55 @@ TEST(DeviceScalarCpu, DropoutMaskOffsetIsTheStoredOnePlusTheAddend) {
   ops::dropout_mask(ctx, 9, DeviceScalar<std::uint64_t>{&stored}, 1, 0.7,
                     TensorView<double>(d.data(), {33}, Device::CPU));
   EXPECT_TRUE(bitwise_equal(c, d));
+}
+
+TEST(DeviceScalarCpu, AdamReadsTheStepSizeOfItsStep) {
+  Context ctx = Context::cpu();
+  const AdamParams params{0.01f, 0.9f, 0.999f, 1e-8f};
+  const std::vector<float> g = test::random_uniform<float>(29, -1, 1, 5);
+  std::vector<float> a = test::random_uniform<float>(3 * 29, -1, 1, 6), b = a;
+  const auto views = [](std::vector<float>& s) {
+    return std::vector<Tensor>{Tensor(s.data(), {29}, Device::CPU),
+                               Tensor(s.data() + 29, {29}, Device::CPU),
+                               Tensor(s.data() + 58, {29}, Device::CPU)};
+  };
+  const ConstTensor gv(g.data(), {29}, Device::CPU);
+  for (std::int64_t t = 1; t <= 3; ++t) {
+    const auto va = views(a), vb = views(b);
+    ops::adam_update(ctx, params, t, gv, va[0], va[1], va[2]);
+    const float step_size = ops::adam_step_size_f32(params, t);
+    ops::adam_update(ctx, params, DeviceScalar<float>{&step_size}, gv, vb[0], vb[1], vb[2]);
+  }
+  EXPECT_TRUE(bitwise_equal(a, b));
+}
+
+// Three BiLSTM classifier steps (Adam), adam_step() vs the step size given in memory.
+TEST(DeviceScalarCpu, ClassifierAdamStepsAreBitwiseTheSame) {
+  nn::ClassifierConfig c;
+  c.input_size = 5, c.hidden_size = 6, c.num_classes = 4;
+  const int T = 3, B = 2;
+  const auto run = [&](bool device_scalar) {
+    Context ctx = Context::cpu();
+    nn::BiLstmClassifier<float> model(ctx, c);
+    model.initialize(ctx, 8);
+    for (int s = 0; s < 3; ++s) {
+      const auto x = test::random_uniform<float>(T * B * c.input_size, 0, 1, 30 + s);
+      const auto y = test::random_ids(B, c.num_classes, 40 + s);
+      model.forward(ctx, ConstTensor(x.data(), {T, B, c.input_size}, Device::CPU),
+                    ConstIds(y.data(), {B}, Device::CPU), true);
+      model.backward(ctx);
+      if (device_scalar) {
+        const float step_size = ops::adam_step_size_f32(c.adam, model.adam_steps() + 1);
+        model.adam_step(ctx, DeviceScalar<float>{&step_size});
+        model.set_adam_steps(model.adam_steps() + 1);
+      } else {
+        model.adam_step(ctx);
+      }
+    }
+    EXPECT_EQ(model.adam_steps(), 3);
+    return to_vector(ctx, model.training_state());
+  };
+  EXPECT_TRUE(bitwise_equal(run(false), run(true)));
 }
 
 // Three training steps of a small LM with dropout, values vs DeviceScalar arguments.

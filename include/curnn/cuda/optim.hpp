@@ -44,5 +44,10 @@ void clip_by_global_norm(float* const* tensors, const std::int64_t* sizes, int c
 void adam_update(float alpha, float one_minus_beta1, float one_minus_beta2, float epsilon,
                  const float* grad, float* param, float* m, float* v, std::int64_t N,
                  cudaStream_t stream);
+// The same with alpha = alpha_device[0], read from device memory by the kernel (a captured CUDA
+// Graph replays it with the step size there at each replay).
+void adam_update(const float* alpha_device, float one_minus_beta1, float one_minus_beta2,
+                 float epsilon, const float* grad, float* param, float* m, float* v, std::int64_t N,
+                 cudaStream_t stream);
 
 }  // namespace curnn::cuda

@@ -47,4 +47,16 @@ void clip_by_global_norm(Context& ctx, const std::vector<Tensor>& grads, float c
 void adam_update(Context& ctx, const AdamParams& params, std::int64_t step, ConstTensor grad,
                  Tensor param, Tensor m, Tensor v);
 
+// The same update with the bias-corrected step size lr_t read from memory on ctx's device when
+// the kernel runs (for a step captured into a CUDA Graph; on the CPU, read now): step_size[0] =
+// adam_step_size_f32(params, t) gives bitwise the update of adam_update(ctx, params, t, ...).
+// Adam's step counter thus lives in device memory as the step size it determines (computed on
+// the host in double, as the variant above does, so both give the same bits).
+void adam_update(Context& ctx, const AdamParams& params, DeviceScalar<float> step_size,
+                 ConstTensor grad, Tensor param, Tensor m, Tensor v);
+// lr_t for the 1-based step t, as the float the updates use.
+inline float adam_step_size_f32(const AdamParams& params, std::int64_t step) {
+  return static_cast<float>(ref::adam_step_size(params, step));
+}
+
 }  // namespace curnn::ops
