@@ -12,12 +12,13 @@
 // Training that diverges (a NaN/Inf gradient norm or loss) stops with the step named and exit 1,
 // and never writes its state (tests/resume_test.cpp, tests/signals_test.cpp).
 // --graph on (CUDA only; an error on the CPU): each training step (forward, backward, clip, SGD)
-// is one CUDA Graph replay (include/curnn/graph.hpp): the batch goes into page-locked staging
-// buffers, the learning rate and the dropout offset into page-locked scalars, all uploaded by the
-// graph's own copies; the step's gradient norm lands in a fixed slot that is copied to its place
-// in the epoch's norms after each replay. The first step of an epoch (and any step after libcurnn
-// freed device memory: an evaluation pass, a new epoch's state) runs uncaptured, the next one is
-// captured. Replays compute the same bits as --graph off. Evaluation passes are not captured.
+// and each evaluation step is one CUDA Graph replay (include/curnn/graph.hpp), one graph per
+// shape and mode (training B x T, evaluation B x T, the test's 1 x 1): the batch goes into
+// page-locked staging buffers, the learning rate and the dropout offset into page-locked
+// scalars, all uploaded by the graph's own copies; the step's gradient norm lands in a fixed slot
+// that is copied to its place in the epoch's norms after each replay. The first step of a pass
+// (and any step after libcurnn freed device memory: the end of an evaluation pass, a new epoch's
+// state) runs uncaptured, the next one is captured. Replays compute the same bits as --graph off.
 #include <CLI/CLI.hpp>
 #include <algorithm>
 #include <cmath>
@@ -28,6 +29,8 @@
 #include <optional>
 #include <random>
 #include <string>
+#include <tuple>
+#include <utility>
 #include <vector>
 
 #include "app_common.hpp"
@@ -219,16 +222,19 @@ int generate(const Options& o, Context& ctx) {
   return 0;
 }
 
-// A training step as a CUDA Graph (--graph on): what changes from step to step comes from
-// page-locked staging buffers at fixed addresses, which the captured step copies to the device
-// (ids [2, T*B]: inputs then targets; the dropout offset of the step's first mask; the learning
-// rate); the host writes them only once the previous replay is done (fence).
+// Training and evaluation steps as CUDA Graphs (--graph on): what changes from step to step
+// comes from page-locked staging buffers at fixed addresses, which the captured step copies to
+// the device (ids: the window's T*B inputs, then its T*B targets, in the first 2*T*B words; the
+// dropout offset of the step's first mask; the learning rate); the host writes them only once
+// the previous replay is done (fence).
 struct GraphStep {
-  GraphStep(Device device, std::size_t words)
-      : ids_host(2 * words),
+  // A graph per (B, T, training).
+  using Key = std::tuple<int, int, bool>;
+  GraphStep(Device device, std::size_t max_words)
+      : ids_host(2 * max_words),
         offset_host(1),
         lr_host(1),
-        ids(device, 2 * words),
+        ids(device, 2 * max_words),
         offset(device, 1),
         lr(device, 1),
         norm(device, 1) {}
@@ -239,7 +245,23 @@ struct GraphStep {
   Buffer<std::uint64_t> offset;
   Buffer<float> lr, norm;  // norm: the step's gradient norm, copied to norms_[step] after it
   curnn::UploadFence fence;
-  curnn::StepGraphCache<int> graphs;  // one key: the training step (B, T fixed per run)
+  curnn::StepGraphCache<Key> graphs;
+
+  // Waits for the previous replay, then stages the window x, y [T, B] (n words each).
+  void stage_ids(const std::vector<std::int32_t>& x, const std::vector<std::int32_t>& y) {
+    CURNN_CHECK(2 * x.size() <= ids_host.size(), "a window larger than the staging buffers");
+    fence.wait();
+    std::copy(x.begin(), x.end(), ids_host.data());
+    std::copy(y.begin(), y.end(), ids_host.data() + x.size());
+  }
+  // Inside the step: the staged ids to the device, as the [T, B] inputs and targets.
+  std::pair<ConstIds, ConstIds> upload_ids(Context& ctx, int T, int B) {
+    const std::int64_t n = std::int64_t{T} * B;
+    curnn::copy(ctx, ConstIds(ids_host.data(), {2 * n}, Device::CPU),
+                curnn::Ids(ids.data(), {2 * n}, ids.device()));
+    return {ConstIds(ids.data(), {T, B}, ids.device()),
+            ConstIds(ids.data() + n, {T, B}, ids.device())};
+  }
 };
 
 // The training loop (TensorFlow's main: run_epoch over train and valid per epoch, then test),
@@ -390,8 +412,8 @@ int Trainer::run() {
   if (graph_) {
     const auto& st = graph_->graphs.stats();
     std::printf(
-        "curnn-ptb: CUDA Graph: %lld training steps replayed, %lld captures, %lld steps "
-        "uncaptured\n",
+        "curnn-ptb: CUDA Graph: %lld steps replayed, %lld captures, %lld steps uncaptured "
+        "(training and evaluation)\n",
         static_cast<long long>(st.replays), static_cast<long long>(st.captures),
         static_cast<long long>(st.uncaptured));
   }
@@ -451,20 +473,15 @@ void Trainer::train_step(std::int64_t step, const std::vector<std::int32_t>& x,
     return;
   }
   GraphStep& g = *graph_;
-  const std::size_t words = x.size();
-  g.fence.wait();  // the previous step has read the staging buffers
-  std::copy(x.begin(), x.end(), g.ids_host.data());
-  std::copy(y.begin(), y.end(), g.ids_host.data() + words);
+  g.stage_ids(x, y);  // after the previous replay has read the staging buffers
   g.offset_host.data()[0] = offset;
   g.lr_host.data()[0] = lr;
-  const auto n = static_cast<std::int64_t>(words);
-  g.graphs.run(ctx_, 0, [&] {
-    curnn::copy(ctx_, g.ids_host.view(), g.ids.view());
+  g.graphs.run(ctx_, {B, T, true}, [&] {
+    const auto [inputs, targets] = g.upload_ids(ctx_, T, B);
     curnn::copy(ctx_, g.offset_host.view(), g.offset.view());
     curnn::copy(ctx_, g.lr_host.view(), g.lr.view());
-    model_.forward(ctx_, ConstIds(g.ids.data(), {T, B}, ctx_.device()),
-                   ConstIds(g.ids.data() + n, {T, B}, ctx_.device()), state_, /*training=*/true,
-                   o_.seed, curnn::DeviceScalar<std::uint64_t>{g.offset.data()}, cost_.view());
+    model_.forward(ctx_, inputs, targets, state_, /*training=*/true, o_.seed,
+                   curnn::DeviceScalar<std::uint64_t>{g.offset.data()}, cost_.view());
     model_.backward(ctx_);
     model_.sgd_step(ctx_, curnn::DeviceScalar<float>{g.lr.data()}, g.norm.view());
   });
@@ -481,9 +498,18 @@ double Trainer::evaluate(const std::vector<std::int32_t>& data, int B, int T) {
   std::vector<std::int32_t> x(static_cast<std::size_t>(T) * B), y(x.size());
   for (std::int64_t step = 0; step < steps; ++step) {
     batcher.batch_time_major(step, x.data(), y.data());
-    model_.forward(ctx_, ConstIds(x.data(), {T, B}, Device::CPU),
-                   ConstIds(y.data(), {T, B}, Device::CPU), state, /*training=*/false, 0, 0,
-                   cost.view());
+    if (!graph_) {
+      model_.forward(ctx_, ConstIds(x.data(), {T, B}, Device::CPU),
+                     ConstIds(y.data(), {T, B}, Device::CPU), state, /*training=*/false, 0, 0,
+                     cost.view());
+    } else {  // a replay of this shape's evaluation step (captured at the pass's second step)
+      graph_->stage_ids(x, y);
+      graph_->graphs.run(ctx_, {B, T, false}, [&] {
+        const auto [inputs, targets] = graph_->upload_ids(ctx_, T, B);
+        model_.forward(ctx_, inputs, targets, state, /*training=*/false, 0, 0, cost.view());
+      });
+      graph_->fence.mark(ctx_);
+    }
     if (stop_.requested() != 0) return NAN;  // the pass is redone after a resume
   }
   return perplexity(cost, steps, B, T);
@@ -661,7 +687,7 @@ int train(Options o, Context& ctx) {
       " seed %llu%s\n",
       c.name.c_str(), c.num_layers, c.hidden_size, c.num_steps, c.batch_size, c.keep_prob,
       c.vocab_size, curnn::app::describe(ctx).c_str(), static_cast<unsigned long long>(o.seed),
-      o.graph == "on" ? ", training steps as CUDA Graph replays" : "");
+      o.graph == "on" ? ", steps as CUDA Graph replays" : "");
   if (o.max_steps > 0) {
     std::printf("curnn-ptb: training capped at %lld batches per epoch (--max-steps)\n",
                 static_cast<long long>(o.max_steps));
@@ -694,8 +720,8 @@ int main(int argc, char** argv) {
                    "or persistent (one launch per layer; Hopper GPUs)")
         ->check(CLI::IsMember({"auto", "per-step", "persistent"}));
     cli.add_option("--graph", o.graph,
-                   "on: each training step is one CUDA Graph replay (GPU only; the same results "
-                   "as off); off (default): queued op by op")
+                   "on: each training and evaluation step is one CUDA Graph replay (GPU only; "
+                   "the same results as off); off (default): queued op by op")
         ->check(CLI::IsMember({"on", "off"}));
     cli.add_option("--seed", o.seed, "random seed (initialisation and dropout)");
     cli.add_option("--max-steps", o.max_steps, "cap on training batches per epoch (0: none)")
