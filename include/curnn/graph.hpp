@@ -129,13 +129,16 @@ class StepGraphCache {
     std::int64_t uncaptured = 0, captures = 0, replays = 0;
   };
   // Runs (queues) the step of `key` on ctx: uncaptured, or captured then replayed, or replayed
-  // (GraphPlan). `step` must queue the same work on every call, reading per-step values from
+  // (GraphPlan). Dropping a stale graph first synchronises ctx (reporting its replays' id
+  // errors). `step` must queue the same work on every call, reading per-step values from
   // memory (see the top of this file); it is called on the uncaptured runs and at captures.
   GraphPlan::Action run(Context& ctx, const Key& key, const std::function<void()>& step) {
     Entry& e = entries_[key];
     const GraphPlan::Action action = e.plan.next(detail::device_memory_generation());
     switch (action) {
       case GraphPlan::Action::RunUncaptured:
+        // A graph about to be dropped: first the id errors of its replays (a synchronisation).
+        if (e.graph.captured()) ctx.synchronize();
         e.graph.reset();
         step();
         e.plan.ran_uncaptured(detail::device_memory_generation());
