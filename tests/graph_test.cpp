@@ -18,6 +18,7 @@
 #include "curnn/ops/dropout.hpp"
 #include "curnn/ops/optim.hpp"
 #include "curnn/pinned.hpp"
+#include "curnn/word2vec/tutorial_trainer.hpp"
 #include "support/random.hpp"
 
 namespace curnn {
@@ -91,6 +92,20 @@ TEST(StepGraphCache, TheFirstRunOfAKeyIsUncaptured) {
   EXPECT_EQ(cache.stats().uncaptured, 2);
   // The second run of a key captures it: not on the CPU.
   EXPECT_THROW(cache.run(ctx, 1, [&] { ++calls; }), ArgumentError);
+}
+
+TEST(StepGraph, TheTutorialTrainerRefusesCudaGraphsOnTheCpu) {
+  Context ctx = Context::cpu();
+  word2vec::TutorialOptions o;
+  o.train_path = "/nonexistent/corpus.txt";  // refused before it is read
+  o.cuda_graph = true;
+  try {
+    (void)word2vec::train_tutorial(ctx, o, nullptr);
+    FAIL() << "no error";
+  } catch (const ArgumentError& e) {
+    EXPECT_NE(std::string(e.what()).find("cuda_graph needs a CUDA context"), std::string::npos)
+        << e.what();
+  }
 }
 
 // ---- DeviceScalar variants on the CPU: the same bits as the values -------------------------
