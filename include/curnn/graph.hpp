@@ -7,8 +7,11 @@
 // batch only after UploadFence::wait), the learning rate, dropout offset, Adam step through
 // DeviceScalar arguments (include/curnn/ops/types.hpp). Inside a capture nothing may allocate or
 // free device or page-locked memory, grow the Context's workspace, or synchronise: each throws a
-// curnn::Error naming what was attempted (Context::capturing). Ids checked on the device
-// (Context::id_error_slot) are reported after replays as without a graph.
+// curnn::Error naming what was attempted (Context::capturing; a free is found when the capture
+// ends). Ids checked on the device (Context::id_error_slot) are reported at the synchronisation
+// point after the replays, with the message of the op that found them; the replays since the
+// previous synchronisation share the graph's slots, so the lowest bad position among them is the
+// one reported (not necessarily the earliest replay's).
 //
 // StepGraphCache runs a step per key (e.g. the batch shape): uncaptured the first time, which
 // sizes every buffer and the workspace; captured at the second run and replayed from then on.
