@@ -16,12 +16,18 @@
 // against the flags and the training images (by content) and continues bit for bit on the CPU.
 // SIGINT/SIGTERM finish the current step, save, and exit 130/143 (apps/stop_signal.hpp). A
 // NaN/Inf minibatch loss stops the run with its step and exit 1, before anything is saved.
+// --graph on (CUDA only; an error on the CPU): each training step (forward, backward, Adam) is
+// one CUDA Graph replay (include/curnn/graph.hpp): the minibatch and Adam's bias-corrected step
+// size for the step's t (computed on the host, as without a graph) go into page-locked staging
+// buffers that the graph's own copies upload; the step is captured at its second run. The same
+// results as --graph off; the progress lines' evaluations and --eval-every stay uncaptured.
 #include <CLI/CLI.hpp>
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
 #include <ctime>
 #include <filesystem>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
@@ -30,7 +36,9 @@
 #include "checkpoint_meta.hpp"
 #include "curnn/data/checkpoint.hpp"
 #include "curnn/data/mnist.hpp"
+#include "curnn/graph.hpp"
 #include "curnn/nn/bilstm_classifier.hpp"
+#include "curnn/ops/optim.hpp"
 #include "curnn/ops/reduce.hpp"
 #include "stop_signal.hpp"
 
@@ -54,7 +62,7 @@ constexpr float kLrWarnAbove = 0.1f;
 
 struct Options {
   std::string data_path = "./data/mnist", device, head = "outputs-last", save_path, log_json;
-  std::string recurrent = "auto";
+  std::string recurrent = "auto", graph = "off";
   std::uint64_t seed = 1;
   std::int64_t max_samples = 400000, save_every = 0, stop_after = 0, eval_every = 0;
   int batch_size = 128, hidden = 256, validation_size = 5000;
@@ -90,6 +98,52 @@ struct HostBatch {
   std::vector<float> x;
   std::vector<std::int32_t> labels;
 };
+
+// A training step as a CUDA Graph (--graph on): the minibatch x [T, B, E], labels [B] and Adam's
+// step size lr_t come from page-locked staging buffers at fixed addresses, which the captured
+// step copies to the device; the host writes them only once the previous step is done (fence).
+struct GraphStep {
+  GraphStep(Device device, int T, int B, int E)
+      : x_host(std::size_t(T) * B * E),
+        labels_host(B),
+        step_size_host(1),
+        x(device, x_host.size()),
+        labels(device, B),
+        step_size(device, 1),
+        T(T),
+        B(B),
+        E(E) {}
+  curnn::PinnedBuffer<float> x_host;
+  curnn::PinnedBuffer<std::int32_t> labels_host;
+  curnn::PinnedBuffer<float> step_size_host;
+  curnn::Buffer<float> x;
+  curnn::Buffer<std::int32_t> labels;
+  curnn::Buffer<float> step_size;
+  int T, B, E;
+  curnn::UploadFence fence;
+  curnn::StepGraphCache<int> graphs;  // one key: the training step (T, B fixed per run)
+};
+
+// One training step on `batch` (forward, backward, Adam) as a replay of the captured step (the
+// first time uncaptured, the second captured); counts the Adam update.
+void graph_train_step(Context& ctx, Model& model, const HostBatch& batch, GraphStep* g) {
+  g->fence.wait();  // the previous step has read the staging buffers
+  std::copy(batch.x.begin(), batch.x.end(), g->x_host.data());
+  std::copy(batch.labels.begin(), batch.labels.end(), g->labels_host.data());
+  g->step_size_host.data()[0] =
+      curnn::ops::adam_step_size_f32(model.config().adam, model.adam_steps() + 1);
+  g->graphs.run(ctx, 0, [&] {
+    curnn::copy(ctx, g->x_host.view(), g->x.view());
+    curnn::copy(ctx, g->labels_host.view(), g->labels.view());
+    curnn::copy(ctx, g->step_size_host.view(), g->step_size.view());
+    model.forward(ctx, ConstTensor(g->x.data(), {g->T, g->B, g->E}, ctx.device()),
+                  ConstIds(g->labels.data(), {g->B}, ctx.device()), /*training=*/true);
+    model.backward(ctx);
+    model.adam_step(ctx, curnn::DeviceScalar<float>{g->step_size.data()});
+  });
+  model.set_adam_steps(model.adam_steps() + 1);
+  g->fence.mark(ctx);
+}
 
 // Accuracy over a whole split, in batches of at most batch_size.
 double evaluate(Context& ctx, Model& model, const curnn::data::MnistSplit& split, int batch_size) {
@@ -297,6 +351,8 @@ int train(const Options& o, Context& ctx) {
 
   curnn::app::StopSignals stop;
   LossWatch losses(ctx);
+  std::unique_ptr<GraphStep> graph;
+  if (o.graph == "on") graph = std::make_unique<GraphStep>(ctx.device(), T, B, config.input_size);
   std::vector<std::int64_t> idx(B);
   HostBatch batch(T, B, config.input_size);
   curnn::app::Stopwatch clock;
@@ -331,10 +387,15 @@ int train(const Options& o, Context& ctx) {
   while (step * B < o.max_samples) {
     shuffler.next_batch(B, idx.data());
     batch.gather(train, idx.data());
-    model.forward(ctx, batch.x_view(), batch.label_view(), /*training=*/true);
-    losses.add(ctx, model, step);
-    model.backward(ctx);
-    model.adam_step(ctx);
+    if (!graph) {
+      model.forward(ctx, batch.x_view(), batch.label_view(), /*training=*/true);
+      losses.add(ctx, model, step);
+      model.backward(ctx);
+      model.adam_step(ctx);
+    } else {
+      graph_train_step(ctx, model, batch, graph.get());
+      losses.add(ctx, model, step);  // the forward's losses (backward and Adam leave them alone)
+    }
     trained += B;
     if (step % kDisplayStep == 0) {  // the book evaluates the minibatch after its update
       losses.check(ctx);
@@ -389,6 +450,14 @@ int train(const Options& o, Context& ctx) {
   curnn::app::Stopwatch test_clock;
   const double test_accuracy = evaluate(ctx, model, data.test, B);
   std::printf("Testing Accuracy: %g\n", test_accuracy);
+  if (graph) {
+    const auto& st = graph->graphs.stats();
+    std::printf(
+        "curnn-mnist: CUDA Graph: %lld training steps replayed, %lld captures, %lld steps "
+        "uncaptured\n",
+        static_cast<long long>(st.replays), static_cast<long long>(st.captures),
+        static_cast<long long>(st.uncaptured));
+  }
   const double samples_per_s = trained > 0 ? trained / train_seconds : 0.0;
   std::printf(
       "curnn-mnist: trained %lld samples in %.1f s (%.1f s of CPU time): %.0f samples/s; "
@@ -423,6 +492,10 @@ int main(int argc, char** argv) {
                    "LSTM recurrent loop: auto (persistent only where verified on a GPU), per-step "
                    "or persistent (one launch per direction; Hopper GPUs)")
         ->check(CLI::IsMember({"auto", "per-step", "persistent"}));
+    cli.add_option("--graph", o.graph,
+                   "on: each training step is one CUDA Graph replay (GPU only; the same results "
+                   "as off); off (default): queued op by op")
+        ->check(CLI::IsMember({"on", "off"}));
     cli.add_option("--seed", o.seed, "random seed (initialisation and data order)");
     cli.add_option("--max-samples", o.max_samples,
                    "train while step * batch size < this (the book: 400000)")
@@ -465,6 +538,8 @@ int main(int argc, char** argv) {
     CURNN_CHECK(o.save_path.size() || (o.save_every == 0 && o.stop_after == 0),
                 "--save-every and --stop-after need --save-path DIR");
     Context ctx = curnn::app::make_context(o.device);
+    CURNN_CHECK(o.graph == "off" || ctx.is_cuda(),
+                "--graph on needs the GPU (--device cuda): CUDA Graphs do not exist on the CPU");
     return train(o, ctx);
   });
 }

@@ -11,21 +11,33 @@
 // SIGINT/SIGTERM finish the current step, save, and exit 130/143 (apps/stop_signal.hpp).
 // Training that diverges (a NaN/Inf gradient norm or loss) stops with the step named and exit 1,
 // and never writes its state (tests/resume_test.cpp, tests/signals_test.cpp).
+// --graph on (CUDA only; an error on the CPU): each training step (forward, backward, clip, SGD)
+// and each evaluation step is one CUDA Graph replay (include/curnn/graph.hpp), one graph per
+// shape and mode (training B x T, evaluation B x T, the test's 1 x 1): the batch goes into
+// page-locked staging buffers, the learning rate and the dropout offset into page-locked
+// scalars, all uploaded by the graph's own copies; the step's gradient norm lands in a fixed slot
+// that is copied to its place in the epoch's norms after each replay. The first step of a pass
+// (and any step after libcurnn freed device memory: the end of an evaluation pass, a new epoch's
+// state) runs uncaptured, the next one is captured. Replays compute the same bits as --graph off.
 #include <CLI/CLI.hpp>
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
 #include <filesystem>
 #include <limits>
+#include <memory>
 #include <optional>
 #include <random>
 #include <string>
+#include <tuple>
+#include <utility>
 #include <vector>
 
 #include "app_common.hpp"
 #include "checkpoint_meta.hpp"
 #include "curnn/data/checkpoint.hpp"
 #include "curnn/data/ptb.hpp"
+#include "curnn/graph.hpp"
 #include "curnn/nn/lstm_lm.hpp"
 #include "curnn/ops/reduce.hpp"
 #include "stop_signal.hpp"
@@ -51,6 +63,7 @@ using json = nlohmann::json;
 
 struct Options {
   std::string data_path, model = "small", device, save_path, log_json, recurrent = "auto";
+  std::string graph = "off";
   std::int64_t max_steps = 0, save_every = 0, stop_after = 0;
   std::uint64_t seed = 1;
   bool seed_given = false;
@@ -209,6 +222,48 @@ int generate(const Options& o, Context& ctx) {
   return 0;
 }
 
+// Training and evaluation steps as CUDA Graphs (--graph on): what changes from step to step
+// comes from page-locked staging buffers at fixed addresses, which the captured step copies to
+// the device (ids: the window's T*B inputs, then its T*B targets, in the first 2*T*B words; the
+// dropout offset of the step's first mask; the learning rate); the host writes them only once
+// the previous replay is done (fence).
+struct GraphStep {
+  // A graph per (B, T, training).
+  using Key = std::tuple<int, int, bool>;
+  GraphStep(Device device, std::size_t max_words)
+      : ids_host(2 * max_words),
+        offset_host(1),
+        lr_host(1),
+        ids(device, 2 * max_words),
+        offset(device, 1),
+        lr(device, 1),
+        norm(device, 1) {}
+  curnn::PinnedBuffer<std::int32_t> ids_host;
+  curnn::PinnedBuffer<std::uint64_t> offset_host;
+  curnn::PinnedBuffer<float> lr_host;
+  Buffer<std::int32_t> ids;
+  Buffer<std::uint64_t> offset;
+  Buffer<float> lr, norm;  // norm: the step's gradient norm, copied to norms_[step] after it
+  curnn::UploadFence fence;
+  curnn::StepGraphCache<Key> graphs;
+
+  // Waits for the previous replay, then stages the window x, y [T, B] (n words each).
+  void stage_ids(const std::vector<std::int32_t>& x, const std::vector<std::int32_t>& y) {
+    CURNN_CHECK(2 * x.size() <= ids_host.size(), "a window larger than the staging buffers");
+    fence.wait();
+    std::copy(x.begin(), x.end(), ids_host.data());
+    std::copy(y.begin(), y.end(), ids_host.data() + x.size());
+  }
+  // Inside the step: the staged ids to the device, as the [T, B] inputs and targets.
+  std::pair<ConstIds, ConstIds> upload_ids(Context& ctx, int T, int B) {
+    const std::int64_t n = std::int64_t{T} * B;
+    curnn::copy(ctx, ConstIds(ids_host.data(), {2 * n}, Device::CPU),
+                curnn::Ids(ids.data(), {2 * n}, ids.device()));
+    return {ConstIds(ids.data(), {T, B}, ids.device()),
+            ConstIds(ids.data() + n, {T, B}, ids.device())};
+  }
+};
+
 // The training loop (TensorFlow's main: run_epoch over train and valid per epoch, then test),
 // with checkpoints that let a stopped run continue bit for bit (on the CPU) where it stopped.
 class Trainer {
@@ -243,6 +298,11 @@ class Trainer {
   double evaluate(const std::vector<std::int32_t>& data, int B, int T);
   // exp(cost / words) after `done` steps of B x T words; throws with the step of a NaN/Inf.
   double perplexity(const Buffer<float>& cost, std::int64_t done, int B, int T);
+  // One training step (forward, backward, clip, SGD) on the window x, y [T, B] of global step
+  // pos_.global_step, its gradient norm into norms_[step]: queued op by op, or (--graph on) as
+  // a replay of the captured step.
+  void train_step(std::int64_t step, const std::vector<std::int32_t>& x,
+                  const std::vector<std::int32_t>& y, float lr);
   // Throws naming the first training step of this epoch whose gradient norm is not finite.
   void check_norms(std::int64_t upto);
   void save(const std::string& path);
@@ -266,9 +326,14 @@ class Trainer {
   std::int64_t norms_checked_ = 0;
   int stop_status_ = -1;  // the exit status once stopped
   float zero_ = 0.0f;
+  std::unique_ptr<GraphStep> graph_;  // --graph on
 };
 
 void Trainer::start(const SavedLm* saved) {
+  if (o_.graph == "on") {
+    graph_ = std::make_unique<GraphStep>(ctx_.device(),
+                                         static_cast<std::size_t>(c_.batch_size) * c_.num_steps);
+  }
   if (!saved) {
     model_.initialize(ctx_, o_.seed);
     start_epoch();
@@ -344,6 +409,14 @@ int Trainer::run() {
   const double test_ppl = evaluate(corpus_.test, 1, 1);
   if (std::isnan(test_ppl)) return stop_due();
   std::printf("Test Perplexity: %.3f\n", test_ppl);
+  if (graph_) {
+    const auto& st = graph_->graphs.stats();
+    std::printf(
+        "curnn-ptb: CUDA Graph: %lld steps replayed, %lld captures, %lld steps uncaptured "
+        "(training and evaluation)\n",
+        static_cast<long long>(st.replays), static_cast<long long>(st.captures),
+        static_cast<long long>(st.uncaptured));
+  }
   std::printf("curnn-ptb: total %.1f s\n", total.seconds());
   log_.write({{"type", "test"}, {"test_perplexity", test_ppl}, {"elapsed_s", total.seconds()}});
   return 0;
@@ -353,17 +426,12 @@ bool Trainer::train_epoch(float lr, double* perplexity_out) {
   const int B = c_.batch_size, T = c_.num_steps;
   const std::int64_t steps = steps_per_epoch_;
   const std::int64_t every = std::max<std::int64_t>(1, steps / 10);
-  const std::int64_t masks_per_step = c_.num_layers + 1;
   const std::int64_t first_step = pos_.step;
   std::vector<std::int32_t> x(static_cast<std::size_t>(T) * B), y(x.size());
   curnn::app::Stopwatch clock;
   for (std::int64_t step = first_step; step < steps; ++step) {
     batcher_.batch_time_major(step, x.data(), y.data());
-    model_.forward(ctx_, ConstIds(x.data(), {T, B}, Device::CPU),
-                   ConstIds(y.data(), {T, B}, Device::CPU), state_, /*training=*/true, o_.seed,
-                   static_cast<std::uint64_t>(pos_.global_step * masks_per_step), cost_.view());
-    model_.backward(ctx_);
-    model_.sgd_step(ctx_, lr, Tensor(norms_.data() + step, {1}, ctx_.device()));
+    train_step(step, x, y, lr);
     pos_.step = step + 1;
     ++pos_.global_step;
     if (step % every == std::min<std::int64_t>(10, every - 1)) {
@@ -390,6 +458,37 @@ bool Trainer::train_epoch(float lr, double* perplexity_out) {
   return true;
 }
 
+void Trainer::train_step(std::int64_t step, const std::vector<std::int32_t>& x,
+                         const std::vector<std::int32_t>& y, float lr) {
+  const int B = c_.batch_size, T = c_.num_steps;
+  const std::int64_t masks_per_step = c_.num_layers + 1;
+  const auto offset = static_cast<std::uint64_t>(pos_.global_step * masks_per_step);
+  const Tensor norm_of_step(norms_.data() + step, {1}, ctx_.device());
+  if (!graph_) {
+    model_.forward(ctx_, ConstIds(x.data(), {T, B}, Device::CPU),
+                   ConstIds(y.data(), {T, B}, Device::CPU), state_, /*training=*/true, o_.seed,
+                   offset, cost_.view());
+    model_.backward(ctx_);
+    model_.sgd_step(ctx_, lr, norm_of_step);
+    return;
+  }
+  GraphStep& g = *graph_;
+  g.stage_ids(x, y);  // after the previous replay has read the staging buffers
+  g.offset_host.data()[0] = offset;
+  g.lr_host.data()[0] = lr;
+  g.graphs.run(ctx_, {B, T, true}, [&] {
+    const auto [inputs, targets] = g.upload_ids(ctx_, T, B);
+    curnn::copy(ctx_, g.offset_host.view(), g.offset.view());
+    curnn::copy(ctx_, g.lr_host.view(), g.lr.view());
+    model_.forward(ctx_, inputs, targets, state_, /*training=*/true, o_.seed,
+                   curnn::DeviceScalar<std::uint64_t>{g.offset.data()}, cost_.view());
+    model_.backward(ctx_);
+    model_.sgd_step(ctx_, curnn::DeviceScalar<float>{g.lr.data()}, g.norm.view());
+  });
+  curnn::copy(ctx_, ConstTensor(g.norm.data(), {1}, ctx_.device()), norm_of_step);
+  g.fence.mark(ctx_);
+}
+
 double Trainer::evaluate(const std::vector<std::int32_t>& data, int B, int T) {
   const curnn::data::PtbBatcher batcher(data, B, T);
   const std::int64_t steps = batcher.epoch_size();
@@ -399,9 +498,18 @@ double Trainer::evaluate(const std::vector<std::int32_t>& data, int B, int T) {
   std::vector<std::int32_t> x(static_cast<std::size_t>(T) * B), y(x.size());
   for (std::int64_t step = 0; step < steps; ++step) {
     batcher.batch_time_major(step, x.data(), y.data());
-    model_.forward(ctx_, ConstIds(x.data(), {T, B}, Device::CPU),
-                   ConstIds(y.data(), {T, B}, Device::CPU), state, /*training=*/false, 0, 0,
-                   cost.view());
+    if (!graph_) {
+      model_.forward(ctx_, ConstIds(x.data(), {T, B}, Device::CPU),
+                     ConstIds(y.data(), {T, B}, Device::CPU), state, /*training=*/false, 0, 0,
+                     cost.view());
+    } else {  // a replay of this shape's evaluation step (captured at the pass's second step)
+      graph_->stage_ids(x, y);
+      graph_->graphs.run(ctx_, {B, T, false}, [&] {
+        const auto [inputs, targets] = graph_->upload_ids(ctx_, T, B);
+        model_.forward(ctx_, inputs, targets, state, /*training=*/false, 0, 0, cost.view());
+      });
+      graph_->fence.mark(ctx_);
+    }
     if (stop_.requested() != 0) return NAN;  // the pass is redone after a resume
   }
   return perplexity(cost, steps, B, T);
@@ -576,9 +684,10 @@ int train(Options o, Context& ctx) {
   }
   std::printf(
       "curnn-ptb: model %s (%d x %d, %d steps, batch %d, keep %.2f), vocab %d, device %s,"
-      " seed %llu\n",
+      " seed %llu%s\n",
       c.name.c_str(), c.num_layers, c.hidden_size, c.num_steps, c.batch_size, c.keep_prob,
-      c.vocab_size, curnn::app::describe(ctx).c_str(), static_cast<unsigned long long>(o.seed));
+      c.vocab_size, curnn::app::describe(ctx).c_str(), static_cast<unsigned long long>(o.seed),
+      o.graph == "on" ? ", steps as CUDA Graph replays" : "");
   if (o.max_steps > 0) {
     std::printf("curnn-ptb: training capped at %lld batches per epoch (--max-steps)\n",
                 static_cast<long long>(o.max_steps));
@@ -610,6 +719,10 @@ int main(int argc, char** argv) {
                    "LSTM recurrent loop: auto (persistent only where verified on a GPU), per-step "
                    "or persistent (one launch per layer; Hopper GPUs)")
         ->check(CLI::IsMember({"auto", "per-step", "persistent"}));
+    cli.add_option("--graph", o.graph,
+                   "on: each training and evaluation step is one CUDA Graph replay (GPU only; "
+                   "the same results as off); off (default): queued op by op")
+        ->check(CLI::IsMember({"on", "off"}));
     cli.add_option("--seed", o.seed, "random seed (initialisation and dropout)");
     cli.add_option("--max-steps", o.max_steps, "cap on training batches per epoch (0: none)")
         ->check(CLI::Range(std::int64_t{0}, std::int64_t{1} << 40));
@@ -682,6 +795,8 @@ int main(int argc, char** argv) {
     CURNN_CHECK(o.save_path.size() || (o.save_every == 0 && o.stop_after == 0),
                 "--save-every and --stop-after need --save-path DIR");
     Context ctx = curnn::app::make_context(o.device);
+    CURNN_CHECK(o.graph == "off" || ctx.is_cuda(),
+                "--graph on needs the GPU (--device cuda): CUDA Graphs do not exist on the CPU");
     if (o.generate > 0) return generate(o, ctx);
     CURNN_CHECK(!o.data_path.empty(), "--data-path DIR is required (see --help)");
     return train(o, ctx);

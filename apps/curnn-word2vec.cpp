@@ -52,6 +52,7 @@ struct Options {
   std::int64_t min_count = 5;
   double alpha = -1;  // -1: word2vec.c's default for the architecture
   bool tutorial = false, no_plot = false;
+  std::string graph = "off";           // --tutorial: CUDA Graph steps
   curnn::app::tutorial::Options book;  // --tutorial
 };
 
@@ -281,6 +282,10 @@ int main(int argc, char** argv) {
     cli.add_option("--log-every", book.log_every,
                    "--tutorial: steps between loss lines (default 2000)")
         ->check(CLI::Range(std::int64_t{1}, std::int64_t{1} << 40));
+    cli.add_option("--graph", o.graph,
+                   "--tutorial: on: each training step is one CUDA Graph replay (GPU only; the "
+                   "same results as off); off (default)")
+        ->check(CLI::IsMember({"on", "off"}));
     cli.add_option("--eval-every", book.eval_every,
                    "--tutorial: steps between nearest-word blocks; 0: none (default 10000)")
         ->check(CLI::Range(std::int64_t{0}, std::int64_t{1} << 40));
@@ -300,7 +305,13 @@ int main(int argc, char** argv) {
     } catch (const CLI::ParseError& e) {
       return curnn::app::exit_on_parse_error(cli, e, "curnn-word2vec");
     }
+    CURNN_CHECK(o.graph == "off" || o.tutorial,
+                "--graph applies to --tutorial only (the fast trainer has no per-step launches "
+                "to capture)");
     curnn::Context ctx = curnn::app::make_context(o.device);
+    CURNN_CHECK(o.graph == "off" || ctx.is_cuda(),
+                "--graph on needs the GPU (--device cuda): CUDA Graphs do not exist on the CPU");
+    o.book.train.cuda_graph = o.graph == "on";
     return o.tutorial ? run_tutorial_mode(o, ctx) : run_fast_mode(o, ctx);
   });
 }

@@ -303,6 +303,10 @@ inline int run(Context& ctx, const Options& o) {
   std::printf("Trained %lld steps (%.0f pairs) in %.2f s: %.1f steps/s, %.0f pairs/s\n",
               static_cast<long long>(r.steps), pairs, r.train_seconds,
               static_cast<double>(r.steps) / r.train_seconds, pairs / r.train_seconds);
+  if (o.train.cuda_graph) {
+    std::printf("CUDA Graph: %lld of the steps replayed from one capture\n",
+                static_cast<long long>(r.graph_replays));
+  }
 
   w2v::write_word_vectors(embeddings_path, r.words, r.embeddings.data(), r.embedding_size,
                           /*binary=*/false);

@@ -27,10 +27,14 @@ namespace {
 
 constexpr int kThreads = 256;
 
+// The mask's offset is offset_device[0] + offset when offset_device is given (the variant a
+// captured CUDA Graph replays with a new offset), else offset.
 template <bool kVector>
 __global__ void __launch_bounds__(kThreads)
-    dropout_mask_kernel(std::uint64_t seed, std::uint64_t offset, float threshold, float kept,
+    dropout_mask_kernel(std::uint64_t seed, const std::uint64_t* __restrict__ offset_device,
+                        std::uint64_t offset_add, float threshold, float kept,
                         float* __restrict__ mask /* [N] */, std::int64_t n) {
+  const std::uint64_t offset = offset_device ? *offset_device + offset_add : offset_add;
   const std::int64_t groups = (n + 3) / 4;
   const std::int64_t stride = static_cast<std::int64_t>(gridDim.x) * blockDim.x;
   for (std::int64_t g = static_cast<std::int64_t>(blockIdx.x) * blockDim.x + threadIdx.x;
@@ -52,8 +56,11 @@ __global__ void __launch_bounds__(kThreads)
 
 }  // namespace
 
-void dropout_mask(std::uint64_t seed, std::uint64_t offset, float keep_prob, float* mask,
-                  std::int64_t N, cudaStream_t stream) {
+namespace {
+
+void launch_dropout_mask(std::uint64_t seed, const std::uint64_t* offset_device,
+                         std::uint64_t offset, float keep_prob, float* mask, std::int64_t N,
+                         cudaStream_t stream) {
   CURNN_CHECK_ARG(keep_prob > 0.f && keep_prob <= 1.f, "keep_prob = " << keep_prob);
   CURNN_CHECK_ARG(offset < (std::uint64_t(1) << 62), "offset = " << offset << " >= 2^62");
   CURNN_CHECK_ARG(N >= 0, "N = " << N);
@@ -64,12 +71,25 @@ void dropout_mask(std::uint64_t seed, std::uint64_t offset, float keep_prob, flo
   const unsigned blocks = detail::grid_for((N + 3) / 4, kThreads);
   if (reinterpret_cast<std::uintptr_t>(mask) % 16 == 0) {
     dropout_mask_kernel<true>
-        <<<blocks, kThreads, 0, stream>>>(seed, offset, threshold, kept, mask, N);
+        <<<blocks, kThreads, 0, stream>>>(seed, offset_device, offset, threshold, kept, mask, N);
   } else {
     dropout_mask_kernel<false>
-        <<<blocks, kThreads, 0, stream>>>(seed, offset, threshold, kept, mask, N);
+        <<<blocks, kThreads, 0, stream>>>(seed, offset_device, offset, threshold, kept, mask, N);
   }
   CURNN_CUDA_CHECK_LAUNCH();
+}
+
+}  // namespace
+
+void dropout_mask(std::uint64_t seed, std::uint64_t offset, float keep_prob, float* mask,
+                  std::int64_t N, cudaStream_t stream) {
+  launch_dropout_mask(seed, nullptr, offset, keep_prob, mask, N, stream);
+}
+
+void dropout_mask(std::uint64_t seed, const std::uint64_t* offset_device, std::uint64_t offset_add,
+                  float keep_prob, float* mask, std::int64_t N, cudaStream_t stream) {
+  CURNN_CHECK_ARG(offset_device != nullptr, "null offset_device");
+  launch_dropout_mask(seed, offset_device, offset_add, keep_prob, mask, N, stream);
 }
 
 }  // namespace curnn::cuda

@@ -2,6 +2,8 @@
 // Adam.
 //
 //   sgd_update:          p -= lr * g                                         (per element)
+//                        (lr, and sgd_update_rows' lr, may be read from device memory instead of
+//                        the launch arguments: the variant a captured CUDA Graph replays)
 //   sgd_update_rows:     table[r, :] -= lr * sum_{i: rows[i] == r, in order} row_grads[i, :]
 //   clip_by_global_norm: norm = sqrt(sum_k sum_i t_k[i]^2);  t_k *= clip / max(norm, clip)
 //                        (NaN-filled tensors when the norm is NaN or Inf, as TensorFlow)
@@ -64,16 +66,20 @@ bool aligned16(const void* p) {
   return reinterpret_cast<std::uintptr_t>(p) % 16 == 0;
 }
 
+// The learning rate is lr_device[0] when lr_device is given (read by the kernel: a captured CUDA
+// Graph replays with the value there), else lr.
 struct SgdOp {
   float lr;
+  const float* __restrict__ lr_device;
   const float* __restrict__ grad;
   float* __restrict__ param;
   template <int W>
   __device__ __forceinline__ void apply(std::int64_t i) const {
+    const float rate = lr_device ? *lr_device : lr;
     const Pack<W> g = load<W>(grad + i);
     Pack<W> p = load<W>(param + i);
 #pragma unroll
-    for (int w = 0; w < W; ++w) p.v[w] = ref::sgd_element(lr, g.v[w], p.v[w]);
+    for (int w = 0; w < W; ++w) p.v[w] = ref::sgd_element(rate, g.v[w], p.v[w]);
     store<W>(param + i, p);
   }
   bool aligned() const {
@@ -81,8 +87,10 @@ struct SgdOp {
   }
 };
 
+// alpha_device: as SgdOp's lr_device, for alpha (the bias-corrected step size lr_t).
 struct AdamOp {
   float alpha, one_minus_beta1, one_minus_beta2, epsilon;
+  const float* __restrict__ alpha_device;
   const float* __restrict__ grad;
   float* __restrict__ param;
   float* __restrict__ m;
@@ -91,10 +99,11 @@ struct AdamOp {
   __device__ __forceinline__ void apply(std::int64_t i) const {
     const Pack<W> g = load<W>(grad + i);
     Pack<W> p = load<W>(param + i), mm = load<W>(m + i), vv = load<W>(v + i);
+    const float step_size = alpha_device ? *alpha_device : alpha;
 #pragma unroll
     for (int w = 0; w < W; ++w) {
-      ref::adam_element(alpha, one_minus_beta1, one_minus_beta2, epsilon, g.v[w], p.v[w], mm.v[w],
-                        vv.v[w]);
+      ref::adam_element(step_size, one_minus_beta1, one_minus_beta2, epsilon, g.v[w], p.v[w],
+                        mm.v[w], vv.v[w]);
     }
     store<W>(param + i, p);
     store<W>(m + i, mm);
@@ -134,8 +143,10 @@ __global__ void iota_kernel(std::int32_t* __restrict__ out /* [N] */, std::int64
 }
 
 // One warp per sorted position s; the warp at the head of a run of equal rows owns the run.
+// lr_device: as SgdOp.
 __global__ void __launch_bounds__(kThreads)
-    sgd_rows_kernel(float lr, const std::int32_t* __restrict__ sorted_rows /* [N] */,
+    sgd_rows_kernel(float lr, const float* __restrict__ lr_device,
+                    const std::int32_t* __restrict__ sorted_rows /* [N] */,
                     const std::int32_t* __restrict__ order /* [N] */,
                     const float* __restrict__ row_grads /* [N, E] */,
                     float* __restrict__ table /* [V, E] */, std::int64_t n, std::int64_t e,
@@ -149,6 +160,7 @@ __global__ void __launch_bounds__(kThreads)
     if (lane == 0) detail::report_bad_id(bad_id, order[s], r);
     return;
   }
+  const float rate = lr_device ? *lr_device : lr;
   std::int64_t end = s + 1;
   while (end < n && sorted_rows[end] == r) ++end;
   float* __restrict__ dst = table + static_cast<std::int64_t>(r) * e;
@@ -156,7 +168,7 @@ __global__ void __launch_bounds__(kThreads)
     float sum = 0.f;
     for (std::int64_t j = s; j < end; ++j)
       sum += row_grads[static_cast<std::int64_t>(order[j]) * e + c];
-    dst[c] = ref::sgd_element(lr, sum, dst[c]);
+    dst[c] = ref::sgd_element(rate, sum, dst[c]);
   }
 }
 
@@ -282,7 +294,15 @@ std::int64_t for_each_table(float* const* tensors, const std::int64_t* sizes, in
 void sgd_update(float lr, const float* grad, float* param, std::int64_t N, cudaStream_t stream) {
   CURNN_CHECK_ARG(N >= 0, "N = " << N);
   CURNN_CHECK_ARG(N == 0 || (grad && param), "null grad or param");
-  launch_elementwise(SgdOp{lr, grad, param}, N, stream);
+  launch_elementwise(SgdOp{lr, nullptr, grad, param}, N, stream);
+}
+
+void sgd_update(const float* lr_device, const float* grad, float* param, std::int64_t N,
+                cudaStream_t stream) {
+  CURNN_CHECK_ARG(N >= 0, "N = " << N);
+  CURNN_CHECK_ARG(lr_device, "null lr_device");
+  CURNN_CHECK_ARG(N == 0 || (grad && param), "null grad or param");
+  launch_elementwise(SgdOp{0.f, lr_device, grad, param}, N, stream);
 }
 
 std::size_t sgd_update_rows_workspace_bytes(std::int64_t N) {
@@ -292,9 +312,12 @@ std::size_t sgd_update_rows_workspace_bytes(std::int64_t N) {
          radix_sort_temp_bytes(N);
 }
 
-void sgd_update_rows(float lr, const std::int32_t* rows, const float* row_grads, float* table,
-                     std::int64_t N, std::int64_t E, std::int64_t V, void* workspace,
-                     std::size_t workspace_bytes, unsigned long long* bad_id, cudaStream_t stream) {
+namespace {
+
+void launch_sgd_update_rows(float lr, const float* lr_device, const std::int32_t* rows,
+                            const float* row_grads, float* table, std::int64_t N, std::int64_t E,
+                            std::int64_t V, void* workspace, std::size_t workspace_bytes,
+                            unsigned long long* bad_id, cudaStream_t stream) {
   CURNN_CHECK_ARG(N >= 0 && N <= INT32_MAX && E >= 0 && V >= 0,
                   "N = " << N << ", E = " << E << ", V = " << V);
   if (N == 0 || E == 0) return;
@@ -319,8 +342,25 @@ void sgd_update_rows(float lr, const std::int32_t* rows, const float* row_grads,
                                                    stream));
   const std::int64_t threads = N * 32;
   sgd_rows_kernel<<<math::ceil_div<std::int64_t>(threads, kThreads), kThreads, 0, stream>>>(
-      lr, sorted_rows, order, row_grads, table, N, E, V, bad_id);
+      lr, lr_device, sorted_rows, order, row_grads, table, N, E, V, bad_id);
   CURNN_CUDA_CHECK_LAUNCH();
+}
+
+}  // namespace
+
+void sgd_update_rows(float lr, const std::int32_t* rows, const float* row_grads, float* table,
+                     std::int64_t N, std::int64_t E, std::int64_t V, void* workspace,
+                     std::size_t workspace_bytes, unsigned long long* bad_id, cudaStream_t stream) {
+  launch_sgd_update_rows(lr, nullptr, rows, row_grads, table, N, E, V, workspace, workspace_bytes,
+                         bad_id, stream);
+}
+
+void sgd_update_rows(const float* lr_device, const std::int32_t* rows, const float* row_grads,
+                     float* table, std::int64_t N, std::int64_t E, std::int64_t V, void* workspace,
+                     std::size_t workspace_bytes, unsigned long long* bad_id, cudaStream_t stream) {
+  CURNN_CHECK_ARG(lr_device, "null lr_device");
+  launch_sgd_update_rows(0.f, lr_device, rows, row_grads, table, N, E, V, workspace,
+                         workspace_bytes, bad_id, stream);
 }
 
 std::size_t clip_by_global_norm_workspace_bytes(const std::int64_t* sizes, int count) {
@@ -367,8 +407,20 @@ void adam_update(float alpha, float one_minus_beta1, float one_minus_beta2, floa
                  cudaStream_t stream) {
   CURNN_CHECK_ARG(N >= 0, "N = " << N);
   CURNN_CHECK_ARG(N == 0 || (grad && param && m && v), "null grad, param, m or v");
-  launch_elementwise(AdamOp{alpha, one_minus_beta1, one_minus_beta2, epsilon, grad, param, m, v}, N,
-                     stream);
+  launch_elementwise(
+      AdamOp{alpha, one_minus_beta1, one_minus_beta2, epsilon, nullptr, grad, param, m, v}, N,
+      stream);
+}
+
+void adam_update(const float* alpha_device, float one_minus_beta1, float one_minus_beta2,
+                 float epsilon, const float* grad, float* param, float* m, float* v, std::int64_t N,
+                 cudaStream_t stream) {
+  CURNN_CHECK_ARG(N >= 0, "N = " << N);
+  CURNN_CHECK_ARG(alpha_device, "null alpha_device");
+  CURNN_CHECK_ARG(N == 0 || (grad && param && m && v), "null grad, param, m or v");
+  launch_elementwise(
+      AdamOp{0.f, one_minus_beta1, one_minus_beta2, epsilon, alpha_device, grad, param, m, v}, N,
+      stream);
 }
 
 }  // namespace curnn::cuda

@@ -94,7 +94,8 @@ selected() { [[ -z $only || $1 == env || $1 == wrapup || ",$only," == *",$1,"* ]
 # memcheck order: the test binaries of code that never ran on a GPU first, then any binary not
 # named here (new tests), then those that already passed memcheck on an H100 (bench/RESULTS.md).
 CUDA_FILTER='*Cuda*'
-API_ERROR_TESTS=(CoreCuda.ErrorsCarryTheCudaMessage CoreCuda.OutOfMemoryIsAnError)
+API_ERROR_TESTS=(CoreCuda.ErrorsCarryTheCudaMessage CoreCuda.OutOfMemoryIsAnError
+  GraphCuda.FreeSyncWorkspaceGrowthAndHostCopiesInsideCaptureThrow)
 NEVER_RAN=(lstm_persistent_cuda_test lstm_lm_cuda_test bilstm_cuda_test id_errors_cuda_test
   w2v_train_cuda_test w2v_tutorial_trainer_cuda_test concat_cuda_test reduce_cuda_test
   nce_cuda_test softmax_xent_cuda_test word2vec_cuda_test optim_cuda_test core_cuda_test

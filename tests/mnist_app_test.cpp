@@ -14,6 +14,7 @@
 #include <string>
 #include <vector>
 
+#include "support/cuda_test.hpp"
 #include "support/data_files.hpp"
 #include "support/idx_files.hpp"
 #include "support/run_app.hpp"
@@ -242,6 +243,22 @@ TEST_F(MnistApp, ResumeContinuesTheSameRun) {
                         "differs from the flags'");
 }
 
+// --graph on (each training step a CUDA Graph replay) prints the lines of --graph off to the
+// last digit. Never run on a GPU yet.
+TEST_F(MnistApp, CudaGraphStepsPrintTheSameLines) {
+  CURNN_REQUIRE_CUDA();
+  write_dataset(false);
+  const std::string args = "--data-path '" + data_ +
+                           "' --device cuda --validation-size 8 --batch-size 4 --hidden 6 "
+                           "--seed 3 --max-samples 100";
+  const RunResult off = run(args + " --graph off", false), on = run(args + " --graph on", false);
+  ASSERT_EQ(off.exit_code, 0) << off.err;
+  ASSERT_EQ(on.exit_code, 0) << on.err;
+  EXPECT_NE(on.out.find("training steps replayed"), std::string::npos) << on.out;
+  const std::regex varying(R"(trained \d+ samples in [^\n]*|curnn-mnist: CUDA Graph:[^\n]*\n)");
+  EXPECT_EQ(std::regex_replace(off.out, varying, ""), std::regex_replace(on.out, varying, ""));
+}
+
 TEST_F(MnistApp, BadDataIsAOneLineErrorAndNonZeroExit) {
   const std::string data = "--data-path '" + data_ + "' --max-samples 20";
   // Corrupt magic: the training labels file carries the image magic.
@@ -274,6 +291,8 @@ TEST_F(MnistApp, BadFlagsAreAOneLineErrorAndNonZeroExit) {
   expect_one_line_error(run(data + "--max-samples lots"), "--max-samples");
   expect_one_line_error(run(data + "--no-such-flag"), "--no-such-flag");
   expect_one_line_error(run(data + "--resume --max-samples 20"), "--resume needs --save-path");
+  expect_one_line_error(run(data + "--graph on"), "--graph on");  // --device cpu
+  expect_one_line_error(run(data + "--graph sometimes"), "--graph");
   const RunResult help = run("--help", false);
   EXPECT_EQ(help.exit_code, 0);
   EXPECT_NE(help.out.find("--max-samples"), std::string::npos) << help.out;

@@ -18,6 +18,7 @@
 #include <string>
 #include <vector>
 
+#include "support/cuda_test.hpp"
 #include "support/data_files.hpp"
 #include "support/run_app.hpp"
 
@@ -201,6 +202,27 @@ TEST(PtbApp, SameSeedSameRun) {
   EXPECT_EQ(std::regex_replace(a.output, speed, ""), std::regex_replace(b.output, speed, ""));
 }
 
+// --graph on (each training and evaluation step a CUDA Graph replay) prints the perplexities of
+// --graph off to the last digit, over two epochs with dropout (the training graph is captured
+// again after each evaluation pass; the valid and the 1 x 1 test passes have their own graphs).
+// Never run on a GPU yet.
+TEST(PtbApp, CudaGraphStepsPrintTheSamePerplexities) {
+  CURNN_REQUIRE_CUDA();
+  test::TempDir dir;
+  write_corpus(dir);
+  const std::string args = "--data-path " + dir.str() +
+                           " --model test --device cuda --seed 7 --hidden-size 8 --keep-prob 0.5 "
+                           "--num-layers 2 --max-max-epoch 2";
+  const auto off = run_app("curnn-ptb", args + " --graph off");
+  const auto on = run_app("curnn-ptb", args + " --graph on");
+  ASSERT_EQ(off.exit_code, 0) << off.how() << "\n" << off.output;
+  ASSERT_EQ(on.exit_code, 0) << on.how() << "\n" << on.output;
+  EXPECT_NE(on.output.find("steps replayed"), std::string::npos) << on.output;
+  const std::regex extra(R"(speed: \d+ wps|total [\d.]+ s|, steps as CUDA Graph replays|)"
+                         R"(curnn-ptb: CUDA Graph:[^\n]*\n)");
+  EXPECT_EQ(std::regex_replace(off.output, extra, ""), std::regex_replace(on.output, extra, ""));
+}
+
 // One line naming the problem, and a clean non-zero exit (a crash fails).
 void expect_one_line_error(const test::AppResult& r, const std::string& part) {
   EXPECT_TRUE(test::exited_with_error(r));
@@ -233,6 +255,10 @@ TEST(PtbApp, BadInputIsAOneLineError) {
                         "--num-steps");
   expect_one_line_error(run_app("curnn-ptb", "--data-path " + dir.str() + " --device tpu"),
                         "--device");
+  expect_one_line_error(
+      run_app("curnn-ptb", "--data-path " + dir.str() + " --device cpu --graph on"), "--graph on");
+  expect_one_line_error(run_app("curnn-ptb", "--data-path " + dir.str() + " --graph maybe"),
+                        "--graph");
   // A batch that the data cannot fill.
   write_corpus(dir);
   expect_one_line_error(run_app("curnn-ptb", "--data-path " + dir.str() +

@@ -142,6 +142,18 @@ TEST_F(TutorialApp, DivergenceIsAnErrorNamingTheStep) {
   EXPECT_FALSE(std::filesystem::exists(path("out/embeddings.txt")));
 }
 
+TEST_F(TutorialApp, GraphNeedsTheGpuAndTheTutorial) {
+  const auto on_cpu = curnn::test::run_app("curnn-word2vec", flags() + " --graph on");
+  EXPECT_EQ(on_cpu.exit_code, 1) << on_cpu.output;
+  EXPECT_NE(on_cpu.output.find("--graph on needs the GPU"), std::string::npos) << on_cpu.output;
+  EXPECT_EQ(curnn::test::count_lines(on_cpu.output), 1) << on_cpu.output;
+  const auto fast = curnn::test::run_app(
+      "curnn-word2vec", "-train '" + corpus_ + "' -output '" + path("v.txt") + "' --graph on");
+  EXPECT_EQ(fast.exit_code, 1) << fast.output;
+  EXPECT_NE(fast.output.find("--graph applies to --tutorial only"), std::string::npos)
+      << fast.output;
+}
+
 TEST_F(TutorialApp, AnUnusableOutputFolderFailsBeforeAnyWork) {
   write("file", "not a folder");
   const auto run = curnn::test::run_app(

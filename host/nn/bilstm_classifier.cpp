@@ -224,6 +224,18 @@ void BiLstmClassifier<Scalar>::adam_step(Context& ctx) {
 }
 
 template <class Scalar>
+void BiLstmClassifier<Scalar>::adam_step(Context& ctx, DeviceScalar<float> step_size) {
+  if constexpr (std::is_same_v<Scalar, float>) {
+    const View state = state_.view();
+    ops::adam_update(ctx, config_.adam, step_size, grads_.view(), state.rows(0, P_),
+                     state.rows(P_, 2 * P_), state.rows(2 * P_, 3 * P_));
+  } else {
+    (void)step_size;
+    CURNN_CHECK_ARG(false, "BiLstmClassifier::adam_step: Adam runs in float32 only");
+  }
+}
+
+template <class Scalar>
 double BiLstmClassifier<Scalar>::mean_loss(Context& ctx) {
   CURNN_CHECK_ARG(B_ > 0, "mean_loss before forward");
   ensure_buffer(loss_sum_, device_, 1);

@@ -157,6 +157,23 @@ template <class Scalar>
 void LstmLanguageModel<Scalar>::forward(Context& ctx, ConstIds inputs, ConstIds targets,
                                         State& state, bool training, std::uint64_t dropout_seed,
                                         std::uint64_t mask_offset, View cost_sum) {
+  forward_impl(ctx, inputs, targets, state, training, dropout_seed, nullptr, mask_offset, cost_sum);
+}
+
+template <class Scalar>
+void LstmLanguageModel<Scalar>::forward(Context& ctx, ConstIds inputs, ConstIds targets,
+                                        State& state, bool training, std::uint64_t dropout_seed,
+                                        DeviceScalar<std::uint64_t> mask_offset, View cost_sum) {
+  CURNN_CHECK_ARG(mask_offset.ptr != nullptr, "mask_offset has a null pointer");
+  forward_impl(ctx, inputs, targets, state, training, dropout_seed, mask_offset.ptr, 0, cost_sum);
+}
+
+template <class Scalar>
+void LstmLanguageModel<Scalar>::forward_impl(Context& ctx, ConstIds inputs, ConstIds targets,
+                                             State& state, bool training,
+                                             std::uint64_t dropout_seed,
+                                             const std::uint64_t* mask_offset_device,
+                                             std::uint64_t mask_offset, View cost_sum) {
   CURNN_CHECK_ARG(inputs.rank() == 2, "inputs must be [T, B], got " << inputs.shape_string());
   const int T = static_cast<int>(inputs.dim(0)), B = static_cast<int>(inputs.dim(1));
   const std::int64_t H = config_.hidden_size, V = config_.vocab_size, N = std::int64_t(T) * B;
@@ -184,9 +201,17 @@ void LstmLanguageModel<Scalar>::forward(Context& ctx, ConstIds inputs, ConstIds 
   const View emb = emb_out_.view({T, B, H});
   ops::embedding_gather(ctx, inputs_.view(), slice(params_, "embedding"), emb.reshape({N, H}));
   std::uint64_t next_mask = mask_offset;
+  const auto draw_mask = [&](View mask) {
+    if (mask_offset_device) {
+      ops::dropout_mask(ctx, dropout_seed, DeviceScalar<std::uint64_t>{mask_offset_device},
+                        next_mask++, keep, mask);
+    } else {
+      ops::dropout_mask(ctx, dropout_seed, next_mask++, keep, mask);
+    }
+  };
   if (dropout) {
     ensure_buffer(emb_mask_, device_, N * H);
-    ops::dropout_mask(ctx, dropout_seed, next_mask++, keep, emb_mask_.view());
+    draw_mask(emb_mask_.view());
     ops::mul(ctx, emb, emb_mask_.view({T, B, H}), emb);
   }
   // The layers carry `state` in place: each reads h, c and its last step writes them back.
@@ -198,7 +223,7 @@ void LstmLanguageModel<Scalar>::forward(Context& ctx, ConstIds inputs, ConstIds 
     if (dropout) {
       ensure_buffer(masks_[l], device_, N * H);
       ensure_buffer(layer_out_[l], device_, N * H);
-      ops::dropout_mask(ctx, dropout_seed, next_mask++, keep, masks_[l].view());
+      draw_mask(masks_[l].view());
       mask = masks_[l].view({T, B, H});
       y = layer_out_[l].view({T, B, H});
     }
@@ -249,18 +274,37 @@ void LstmLanguageModel<Scalar>::backward(Context& ctx) {
 
 template <class Scalar>
 void LstmLanguageModel<Scalar>::sgd_step(Context& ctx, Scalar lr, View grad_norm) {
+  sgd_step_impl(ctx, static_cast<float>(lr), nullptr, grad_norm);
+}
+
+template <class Scalar>
+void LstmLanguageModel<Scalar>::sgd_step(Context& ctx, DeviceScalar<float> lr, View grad_norm) {
+  CURNN_CHECK_ARG(lr.ptr != nullptr, "lr has a null pointer");
+  sgd_step_impl(ctx, 0.f, lr.ptr, grad_norm);
+}
+
+template <class Scalar>
+void LstmLanguageModel<Scalar>::sgd_step_impl(Context& ctx, float lr, const float* lr_device,
+                                              View grad_norm) {
   if constexpr (!std::is_same_v<Scalar, float>) {
+    (void)lr, (void)lr_device, (void)grad_norm;
     CURNN_CHECK_ARG(false, "sgd_step: the optimizer ops run on float32 models only");
   } else {
     const std::int64_t H = config_.hidden_size, N = std::int64_t(T_) * B_;
     const std::int64_t E = embedding_numel();
     ops::clip_by_global_norm(ctx, {dense_grads_.view(), embedding_row_grads().view({N * H})},
                              static_cast<float>(config_.max_grad_norm), grad_norm);
-    ops::sgd_update(
-        ctx, lr, dense_grads_.view(),
-        Tensor(params_.data() + E, {static_cast<std::int64_t>(dense_grads_.size())}, device_));
-    ops::sgd_update_rows(ctx, lr, inputs_.view(), embedding_row_grads().view({N, H}),
-                         slice(params_, "embedding"));
+    const Tensor dense(params_.data() + E, {static_cast<std::int64_t>(dense_grads_.size())},
+                       device_);
+    if (lr_device) {
+      ops::sgd_update(ctx, DeviceScalar<float>{lr_device}, dense_grads_.view(), dense);
+      ops::sgd_update_rows(ctx, DeviceScalar<float>{lr_device}, inputs_.view(),
+                           embedding_row_grads().view({N, H}), slice(params_, "embedding"));
+    } else {
+      ops::sgd_update(ctx, lr, dense_grads_.view(), dense);
+      ops::sgd_update_rows(ctx, lr, inputs_.view(), embedding_row_grads().view({N, H}),
+                           slice(params_, "embedding"));
+    }
   }
 }
 

@@ -34,10 +34,10 @@ void check_like(const TensorView<T>& t, const TensorView<U>& like, Device device
                              << "'s " << like.shape_string());
 }
 
-}  // namespace
-
-void sgd_update(Context& ctx, float lr, ConstTensor grad, Tensor param) {
-  CURNN_CHECK_ARG(std::isfinite(lr), "lr = " << lr);
+// lr_device (may be null): the learning rate is lr_device[0], read by the kernel; on the CPU the
+// callers below have read it already.
+void sgd_update_impl(Context& ctx, float lr, const float* lr_device, ConstTensor grad,
+                     Tensor param) {
   check_on_device(param, ctx.device(), "param");
   check_like(grad, param, ctx.device(), "grad", "param");
   if (!ctx.is_cuda()) {
@@ -47,12 +47,18 @@ void sgd_update(Context& ctx, float lr, ConstTensor grad, Tensor param) {
     return;
   }
 #if CURNN_HAVE_CUDA
-  cuda::sgd_update(lr, grad.data(), param.data(), param.numel(), ctx.stream());
+  if (lr_device) {
+    cuda::sgd_update(lr_device, grad.data(), param.data(), param.numel(), ctx.stream());
+  } else {
+    cuda::sgd_update(lr, grad.data(), param.data(), param.numel(), ctx.stream());
+  }
+#else
+  (void)lr_device;
 #endif
 }
 
-void sgd_update_rows(Context& ctx, float lr, ConstIds rows, ConstTensor row_grads, Tensor table) {
-  CURNN_CHECK_ARG(std::isfinite(lr), "lr = " << lr);
+void sgd_update_rows_impl(Context& ctx, float lr, const float* lr_device, ConstIds rows,
+                          ConstTensor row_grads, Tensor table) {
   check_on_device(table, ctx.device(), "table");
   CURNN_CHECK_ARG(table.rank() == 2,
                   "table has shape " << table.shape_string() << ", expected [V, E]");
@@ -69,9 +75,47 @@ void sgd_update_rows(Context& ctx, float lr, ConstIds rows, ConstTensor row_grad
   void* workspace = bytes ? ctx.workspace(bytes) : nullptr;
   unsigned long long* bad_id = ctx.id_error_slot(
       [V](std::int64_t i, std::int32_t r) { return ref::row_id_message(i, r, V); });
-  cuda::sgd_update_rows(lr, rows.data(), row_grads.data(), table.data(), N, E, V, workspace, bytes,
-                        bad_id, ctx.stream());
+  if (lr_device) {
+    cuda::sgd_update_rows(lr_device, rows.data(), row_grads.data(), table.data(), N, E, V,
+                          workspace, bytes, bad_id, ctx.stream());
+  } else {
+    cuda::sgd_update_rows(lr, rows.data(), row_grads.data(), table.data(), N, E, V, workspace,
+                          bytes, bad_id, ctx.stream());
+  }
+#else
+  (void)lr_device;
 #endif
+}
+
+// The learning rate of a DeviceScalar: on the CPU read now (and checked), on CUDA by the kernel.
+float host_lr(Context& ctx, DeviceScalar<float> lr) {
+  CURNN_CHECK_ARG(lr.ptr != nullptr, "lr has a null pointer");
+  if (ctx.is_cuda()) return 0.f;
+  CURNN_CHECK_ARG(std::isfinite(*lr.ptr), "lr = " << *lr.ptr);
+  return *lr.ptr;
+}
+
+}  // namespace
+
+void sgd_update(Context& ctx, float lr, ConstTensor grad, Tensor param) {
+  CURNN_CHECK_ARG(std::isfinite(lr), "lr = " << lr);
+  sgd_update_impl(ctx, lr, nullptr, grad, param);
+}
+
+void sgd_update(Context& ctx, DeviceScalar<float> lr, ConstTensor grad, Tensor param) {
+  const float value = host_lr(ctx, lr);
+  sgd_update_impl(ctx, value, ctx.is_cuda() ? lr.ptr : nullptr, grad, param);
+}
+
+void sgd_update_rows(Context& ctx, float lr, ConstIds rows, ConstTensor row_grads, Tensor table) {
+  CURNN_CHECK_ARG(std::isfinite(lr), "lr = " << lr);
+  sgd_update_rows_impl(ctx, lr, nullptr, rows, row_grads, table);
+}
+
+void sgd_update_rows(Context& ctx, DeviceScalar<float> lr, ConstIds rows, ConstTensor row_grads,
+                     Tensor table) {
+  const float value = host_lr(ctx, lr);
+  sgd_update_rows_impl(ctx, value, ctx.is_cuda() ? lr.ptr : nullptr, rows, row_grads, table);
 }
 
 void clip_by_global_norm(Context& ctx, const std::vector<Tensor>& grads, float clip_norm,
@@ -116,30 +160,59 @@ void clip_by_global_norm(Context& ctx, const std::vector<Tensor>& grads, float c
 #endif
 }
 
-void adam_update(Context& ctx, const AdamParams& params, std::int64_t step, ConstTensor grad,
-                 Tensor param, Tensor m, Tensor v) {
+namespace {
+
+// alpha_device (may be null): the step size is alpha_device[0], read by the kernel; else, and
+// on the CPU, alpha.
+void adam_update_impl(Context& ctx, const AdamParams& params, float alpha,
+                      const float* alpha_device, ConstTensor grad, Tensor param, Tensor m,
+                      Tensor v) {
   CURNN_CHECK_ARG(std::isfinite(params.lr), "lr = " << params.lr);
   CURNN_CHECK_ARG(params.beta1 >= 0.f && params.beta1 < 1.f, "beta1 = " << params.beta1);
   CURNN_CHECK_ARG(params.beta2 >= 0.f && params.beta2 < 1.f, "beta2 = " << params.beta2);
   CURNN_CHECK_ARG(params.epsilon >= 0.f && std::isfinite(params.epsilon),
                   "epsilon = " << params.epsilon);
-  CURNN_CHECK_ARG(step >= 1, "step = " << step << " (t is 1-based)");
   check_on_device(param, ctx.device(), "param");
   check_like(grad, param, ctx.device(), "grad", "param");
   check_like(m, param, ctx.device(), "m", "param");
   check_like(v, param, ctx.device(), "v", "param");
   if (!ctx.is_cuda()) {
     host::parallel_for(param.numel(), host::kElementGrain, [&](std::int64_t b, std::int64_t e) {
-      ref::adam_update<float>(params, step, grad.data() + b, param.data() + b, m.data() + b,
-                              v.data() + b, e - b);
+      ref::adam_update_with_step_size<float>(params, alpha, grad.data() + b, param.data() + b,
+                                             m.data() + b, v.data() + b, e - b);
     });
     return;
   }
 #if CURNN_HAVE_CUDA
-  cuda::adam_update(static_cast<float>(ref::adam_step_size(params, step)), 1.f - params.beta1,
-                    1.f - params.beta2, params.epsilon, grad.data(), param.data(), m.data(),
-                    v.data(), param.numel(), ctx.stream());
+  if (alpha_device) {
+    cuda::adam_update(alpha_device, 1.f - params.beta1, 1.f - params.beta2, params.epsilon,
+                      grad.data(), param.data(), m.data(), v.data(), param.numel(), ctx.stream());
+  } else {
+    cuda::adam_update(alpha, 1.f - params.beta1, 1.f - params.beta2, params.epsilon, grad.data(),
+                      param.data(), m.data(), v.data(), param.numel(), ctx.stream());
+  }
+#else
+  (void)alpha_device;
 #endif
+}
+
+}  // namespace
+
+void adam_update(Context& ctx, const AdamParams& params, std::int64_t step, ConstTensor grad,
+                 Tensor param, Tensor m, Tensor v) {
+  CURNN_CHECK_ARG(step >= 1, "step = " << step << " (t is 1-based)");
+  adam_update_impl(ctx, params, adam_step_size_f32(params, step), nullptr, grad, param, m, v);
+}
+
+void adam_update(Context& ctx, const AdamParams& params, DeviceScalar<float> step_size,
+                 ConstTensor grad, Tensor param, Tensor m, Tensor v) {
+  CURNN_CHECK_ARG(step_size.ptr != nullptr, "step_size has a null pointer");
+  if (!ctx.is_cuda()) {
+    CURNN_CHECK_ARG(std::isfinite(*step_size.ptr), "step_size = " << *step_size.ptr);
+    adam_update_impl(ctx, params, *step_size.ptr, nullptr, grad, param, m, v);
+  } else {
+    adam_update_impl(ctx, params, 0.f, step_size.ptr, grad, param, m, v);
+  }
 }
 
 }  // namespace curnn::ops

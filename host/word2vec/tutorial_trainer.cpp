@@ -12,6 +12,7 @@
 
 #include "curnn/buffer.hpp"
 #include "curnn/error.hpp"
+#include "curnn/graph.hpp"
 #include "curnn/log_uniform_sampler.hpp"
 #include "curnn/ops/embedding.hpp"
 #include "curnn/ops/gemm.hpp"
@@ -119,6 +120,22 @@ struct HostBatch {
   std::vector<float> log_q;       // [B + S]  log Q of the labels, then of the sampled ids
 };
 
+// A training step replayed from a CUDA Graph (TutorialOptions::cuda_graph): the batch is staged
+// in page-locked memory at fixed addresses, which the captured step uploads (the host refills it
+// only once the previous step is done: fence); the step's loss sum lands in a fixed slot, copied
+// to its place among the unlogged steps' sums after the replay.
+struct GraphedSteps {
+  GraphedSteps(Device device, const Shape& n)
+      : ids_host(static_cast<std::size_t>(2 * n.B + n.S)),
+        log_q_host(static_cast<std::size_t>(n.B + n.S)),
+        loss_sum(device, 1) {}
+  PinnedBuffer<std::int32_t> ids_host;  // as HostBatch::ids
+  PinnedBuffer<float> log_q_host;       // as HostBatch::log_q
+  Buffer<float> loss_sum;               // [1]
+  UploadFence fence;
+  StepGraphCache<int> graphs;  // one key: the shape is fixed for the run
+};
+
 // The parameters and the per-step buffers, on the context's device.
 class SkipGramModel {
  public:
@@ -151,8 +168,45 @@ class SkipGramModel {
   void train_step(Context& ctx, const HostBatch& batch, float learning_rate, std::int64_t slot) {
     const auto B = n_.B, S = n_.S;
     // Copies from pageable memory return once staged: the host buffers may be refilled then.
-    copy(ctx, ConstIds(batch.ids.data(), {2 * B + S}, Device::CPU), ids_.view());
-    copy(ctx, ConstTensor(batch.log_q.data(), {B + S}, Device::CPU), log_q_.view());
+    step(ctx, ConstIds(batch.ids.data(), {2 * B + S}, Device::CPU),
+         ConstTensor(batch.log_q.data(), {B + S}, Device::CPU), learning_rate,
+         step_loss_sums_.view().rows(slot, slot + 1));
+  }
+
+  // The same step as a replay of the captured step (the first time uncaptured, the second
+  // captured), its batch staged in g.
+  void graph_train_step(Context& ctx, const HostBatch& batch, float learning_rate,
+                        std::int64_t slot, GraphedSteps& g) {
+    const auto B = n_.B, S = n_.S;
+    g.fence.wait();  // the previous step has read the staging buffers
+    std::copy(batch.ids.begin(), batch.ids.end(), g.ids_host.data());
+    std::copy(batch.log_q.begin(), batch.log_q.end(), g.log_q_host.data());
+    g.graphs.run(ctx, 0, [&] {
+      step(ctx, ConstIds(g.ids_host.data(), {2 * B + S}, Device::CPU),
+           ConstTensor(g.log_q_host.data(), {B + S}, Device::CPU), learning_rate,
+           g.loss_sum.view());
+    });
+    copy(ctx, ConstTensor(g.loss_sum.data(), {1}, ctx.device()),
+         step_loss_sums_.view().rows(slot, slot + 1));
+    g.fence.mark(ctx);
+  }
+
+  // The mean loss of each step in slots [0, count) (synchronises the context).
+  std::vector<double> step_losses(Context& ctx, std::int64_t count) {
+    const auto sums = to_vector(ctx, step_loss_sums_.view().rows(0, count));
+    std::vector<double> means(sums.size());
+    for (std::size_t i = 0; i < sums.size(); ++i) means[i] = double(sums[i]) / n_.B;
+    return means;
+  }
+
+ private:
+  // The step on the batch ids [2B + S], log_q [B + S] (host memory, copied in); the sum of its
+  // per-example losses into loss_sum [1].
+  void step(Context& ctx, ConstIds batch_ids, ConstTensor batch_log_q, float learning_rate,
+            Tensor loss_sum) {
+    const auto B = n_.B, S = n_.S;
+    copy(ctx, batch_ids, ids_.view());
+    copy(ctx, batch_log_q, log_q_.view());
     const Ids ids = ids_.view();
     const ConstIds centre = ids.rows(0, B), classes = ids.rows(B, 2 * B + S);
     const Tensor log_q = log_q_.view();
@@ -167,7 +221,7 @@ class SkipGramModel {
     ops::nce_loss(ctx, embed, nce_weights, nce_biases_.view(), ids.rows(B, 2 * B),
                   ids.rows(2 * B, 2 * B + S), log_q.rows(0, B), log_q.rows(B, B + S), loss_.view(),
                   1.0f / static_cast<float>(B), grads);
-    ops::sum(ctx, loss_.view(), step_loss_sums_.view().rows(slot, slot + 1));
+    ops::sum(ctx, loss_.view(), loss_sum);
     // Sparse SGD, as TF applies the IndexedSlices gradients: repeated rows are summed.
     ops::sgd_update_rows(ctx, learning_rate, centre, dx, embeddings());
     ops::sgd_update_rows(ctx, learning_rate, classes, dw_classes, nce_weights);
@@ -175,15 +229,6 @@ class SkipGramModel {
                          nce_biases_.view({n_.V, 1}));
   }
 
-  // The mean loss of each step in slots [0, count) (synchronises the context).
-  std::vector<double> step_losses(Context& ctx, std::int64_t count) {
-    const auto sums = to_vector(ctx, step_loss_sums_.view().rows(0, count));
-    std::vector<double> means(sums.size());
-    for (std::size_t i = 0; i < sums.size(); ++i) means[i] = double(sums[i]) / n_.B;
-    return means;
-  }
-
- private:
   Shape n_;
   Buffer<float> embeddings_;      // [V, E]
   Buffer<float> nce_weights_;     // [V, E]
@@ -339,6 +384,8 @@ TutorialResult train_tutorial(Context& ctx, const TutorialOptions& options,
                               TutorialObserver* observer) {
   TutorialObserver silent;
   TutorialObserver& show = observer != nullptr ? *observer : silent;
+  CURNN_CHECK_ARG(!options.cuda_graph || ctx.is_cuda(),
+                  "cuda_graph needs a CUDA context (CUDA Graphs do not exist on the CPU)");
   validate(options);
   const TutorialDataset ds = build_tutorial_dataset(options.train_path, options.vocabulary_size);
   const Shape n{ds.vocabulary_size(), options.embedding_size, options.batch_size,
@@ -362,6 +409,8 @@ TutorialResult train_tutorial(Context& ctx, const TutorialOptions& options,
   std::optional<NearestWords> nearest;
   if (options.eval_every > 0 && !valid_ids.empty()) nearest.emplace(ctx, n, valid_ids);
   HostBatch batch(n);
+  std::optional<GraphedSteps> graphed;
+  if (options.cuda_graph) graphed.emplace(ctx.device(), n);
   show.initialized(valid_ids);
 
   TutorialResult result;
@@ -373,7 +422,12 @@ TutorialResult train_tutorial(Context& ctx, const TutorialOptions& options,
   std::int64_t first_unlogged = 0;  // the step whose loss is in slot 0
   for (std::int64_t step = 0; step < options.steps; ++step) {
     source.next(batch);
-    model.train_step(ctx, batch, learning_rate, step - first_unlogged);
+    if (graphed) {
+      model.graph_train_step(ctx, batch, learning_rate, step - first_unlogged, *graphed);
+      result.graph_replays = graphed->graphs.stats().replays;
+    } else {
+      model.train_step(ctx, batch, learning_rate, step - first_unlogged);
+    }
     const bool log_now = step % options.log_every == 0;
     if (log_now || step == options.steps - 1) {
       const auto losses = model.step_losses(ctx, step - first_unlogged + 1);

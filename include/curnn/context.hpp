@@ -20,6 +20,11 @@ struct cublasContext;
 
 namespace curnn {
 
+class Context;
+namespace detail {
+struct GraphIdSlots;  // below
+}  // namespace detail
+
 // True when this build has the CUDA backend and a CUDA device is visible.
 bool cuda_available() noexcept;
 // A one-line description of CUDA device `device` (name, SMs, memory, driver/runtime versions).
@@ -61,12 +66,24 @@ class Context {
   const ExternalAllocator* external_allocator() const noexcept { return allocator_; }
 
   // Scratch memory on this context's device, at least `bytes` long, valid until the next call.
-  // Ops use it for temporaries (sort keys, partial sums); it grows and is never shrunk.
+  // Ops use it for temporaries (sort keys, partial sums); it grows and is never shrunk. Growing
+  // it while the stream is captured into a CUDA Graph throws (see capturing()).
   void* workspace(std::size_t bytes);
+  // Grows the workspace to at least `bytes` now (before a capture; no-op when large enough).
+  void reserve_workspace(std::size_t bytes) { (void)workspace(bytes); }
 
   // Waits for all work queued on this context, then reports the first invalid id that a kernel
   // queued since the previous synchronisation found (see id_error_slot): throws ArgumentError.
+  // Throws curnn::Error while the stream is being captured (a capture cannot wait).
   void synchronize() const;
+
+  // CUDA: true while this context's stream is being captured into a CUDA Graph (by a StepGraph,
+  // include/curnn/graph.hpp, or by someone else on a wrapped stream). While capturing, nothing
+  // may allocate or free device or page-locked memory, grow the workspace or synchronise: each
+  // throws a curnn::Error saying so. The cuBLAS handle has a fixed workspace of its own
+  // (cublasSetWorkspace, 32 MiB on sm_90+, 4 MiB below), so GEMMs never allocate. False on the
+  // CPU.
+  bool capturing() const;
 
   // CUDA: ids outside their range are found on the device and reported here, on the host, with
   // the message the CPU path throws for the same input. An op that launches a kernel reading ids
@@ -86,6 +103,14 @@ class Context {
     return Buffer<T>(device_, n);
   }
 
+  // StepGraph's hooks (include/curnn/graph.hpp). While capture slots are set, id_error_slot
+  // hands out the graph's own slots, which its kernels lower on every replay; a replay then adds
+  // them to the pending tables, read (and reset) at the next synchronisation point in the same
+  // way as the context's own slots. forget_id_slots drops a table the graph is about to free.
+  void set_capture_id_slots(detail::GraphIdSlots* slots) noexcept;
+  void add_pending_id_slots(detail::GraphIdSlots* slots);
+  void forget_id_slots(detail::GraphIdSlots* slots) noexcept;
+
  private:
   struct CudaState;
   explicit Context(Device device);
@@ -97,6 +122,14 @@ class Context {
 };
 
 namespace detail {
+// Id-error slots owned by a captured CUDA Graph (StepGraph, include/curnn/graph.hpp).
+struct GraphIdSlots {
+  unsigned long long* device = nullptr;  // [capacity] device words, ~0 when unused
+  unsigned long long* host = nullptr;    // [capacity] page-locked, their copies
+  std::size_t capacity = 0;
+  std::vector<Context::IdErrorMessage> messages;  // [slots taken during the capture]
+};
+
 // The one copy primitive (host/context.cpp); see copy() below.
 void copy_bytes(const Context& ctx, void* dst, Device dst_device, const void* src,
                 Device src_device, std::size_t bytes);
@@ -108,6 +141,10 @@ void copy_bytes(const Context& ctx, void* dst, Device dst_device, const void* sr
 // waits for ctx (a synchronisation point: it reports invalid ids, see Context::id_error_slot); a
 // copy from pageable host memory returns once CUDA has staged the source (its documented
 // behaviour), from page-locked memory after waiting for ctx. Device-to-device copies do not wait.
+// While ctx is being captured into a CUDA Graph (Context::capturing) only device-to-device copies
+// and copies from page-locked host memory (PinnedBuffer, include/curnn/pinned.hpp) are allowed;
+// the latter read the host memory when the graph is replayed, never waited for (the caller keeps
+// it unchanged until then: UploadFence, include/curnn/graph.hpp).
 // A CPU context copies host memory only (ArgumentError for device memory).
 template <class T>
 void copy(const Context& ctx, TensorView<const T> src, TensorView<T> dst) {

@@ -14,5 +14,10 @@ namespace curnn::cuda {
 // independent of the launch configuration and of the pointer's alignment. offset < 2^62.
 void dropout_mask(std::uint64_t seed, std::uint64_t offset, float keep_prob, float* mask,
                   std::int64_t N, cudaStream_t stream);
+// The same with the offset offset_device[0] + offset_add, read from device memory by the kernel
+// (a captured CUDA Graph replays it with the value there at each replay); the caller keeps
+// offset_device[0] + offset_add < 2^62.
+void dropout_mask(std::uint64_t seed, const std::uint64_t* offset_device, std::uint64_t offset_add,
+                  float keep_prob, float* mask, std::int64_t N, cudaStream_t stream);
 
 }  // namespace curnn::cuda

@@ -29,6 +29,7 @@
 #include "curnn/context.hpp"
 #include "curnn/nn/bilstm.hpp"
 #include "curnn/nn/params.hpp"
+#include "curnn/ops/types.hpp"
 #include "curnn/ref/optim.hpp"  // AdamParams
 
 namespace curnn::nn {
@@ -83,6 +84,12 @@ class BiLstmClassifier {
   void backward(Context& ctx);
   // One Adam update of every parameter from grads() (float32 only).
   void adam_step(Context& ctx);
+  // The same update with the step size lr_t read from memory on ctx's device when it runs
+  // (step_size[0] = ops::adam_step_size_f32(config().adam, adam_steps() + 1) gives bitwise the
+  // update above), for a step captured into a CUDA Graph (include/curnn/graph.hpp). It leaves
+  // adam_steps() alone, since a replay runs no host code: the caller counts the updates
+  // (set_adam_steps).
+  void adam_step(Context& ctx, DeviceScalar<float> step_size);
 
   ConstView logits() const;  // [B, C] of the last forward
   ConstView losses() const;  // [B] per-example losses of the last forward

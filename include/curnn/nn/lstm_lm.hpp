@@ -82,11 +82,20 @@ class LstmLanguageModel {
   // and `cost_sum` [1] (device) accumulates their sum when given (perplexity = exp(sum / words)).
   void forward(Context& ctx, ConstIds inputs, ConstIds targets, State& state, bool training,
                std::uint64_t dropout_seed, std::uint64_t mask_offset, View cost_sum = {});
+  // The same with the first mask's offset read from memory on ctx's device when the masks are
+  // drawn (a step captured into a CUDA Graph, include/curnn/graph.hpp): bitwise the forward
+  // with that offset. With device ids, a forward queues no host copy, synchronisation or (once
+  // a forward of this shape has run) allocation, so it can be captured.
+  void forward(Context& ctx, ConstIds inputs, ConstIds targets, State& state, bool training,
+               std::uint64_t dropout_seed, DeviceScalar<std::uint64_t> mask_offset,
+               View cost_sum = {});
   // Gradients of the last training forward's cost into dense_grads() and embedding_row_grads().
   void backward(Context& ctx);
   // tf.clip_by_global_norm over all gradients, then SGD with learning rate lr. grad_norm [1]
   // (device) receives the global norm before clipping (NaN/Inf there means the step diverged).
   void sgd_step(Context& ctx, Scalar lr, View grad_norm);
+  // The same with lr read from memory on ctx's device when the updates run (bitwise the same).
+  void sgd_step(Context& ctx, DeviceScalar<float> lr, View grad_norm);
 
   ConstView loss_rows() const;  // [T*B] per-word losses of the last forward
   // [T*B, V] logits of the last evaluation forward (after a training forward: its dlogits).
@@ -97,6 +106,13 @@ class LstmLanguageModel {
   View slice(Buffer<Scalar>& flat, const std::string& name, std::int64_t base = 0) const;
 
  private:
+  // mask_offset_device (may be null): the first mask's offset is mask_offset_device[0] +
+  // mask_offset, else mask_offset. lr_device likewise.
+  void forward_impl(Context& ctx, ConstIds inputs, ConstIds targets, State& state, bool training,
+                    std::uint64_t dropout_seed, const std::uint64_t* mask_offset_device,
+                    std::uint64_t mask_offset, View cost_sum);
+  void sgd_step_impl(Context& ctx, float lr, const float* lr_device, View grad_norm);
+
   LmConfig config_;
   Device device_;
   std::vector<ParamSlice> layout_;

@@ -6,6 +6,7 @@
 #include <cstdint>
 
 #include "curnn/context.hpp"
+#include "curnn/ops/types.hpp"
 #include "curnn/tensor.hpp"
 
 namespace curnn::ops {
@@ -21,5 +22,14 @@ void dropout_mask(Context& ctx, std::uint64_t seed, std::uint64_t offset, float 
 // float64, on the CPU backend only (gradient checks of engines).
 void dropout_mask(Context& ctx, std::uint64_t seed, std::uint64_t offset, double keep_prob,
                   TensorView<double> mask);
+
+// The same mask with the offset offset[0] + offset_add, where offset[0] is read from memory on
+// ctx's device when the kernel runs (for a step captured into a CUDA Graph; on the CPU, read
+// now). Bitwise the mask of dropout_mask(ctx, seed, offset[0] + offset_add, ...). The caller
+// keeps the sum below 2^62 (checked here on the CPU only).
+void dropout_mask(Context& ctx, std::uint64_t seed, DeviceScalar<std::uint64_t> offset,
+                  std::uint64_t offset_add, float keep_prob, Tensor mask);
+void dropout_mask(Context& ctx, std::uint64_t seed, DeviceScalar<std::uint64_t> offset,
+                  std::uint64_t offset_add, double keep_prob, TensorView<double> mask);
 
 }  // namespace curnn::ops

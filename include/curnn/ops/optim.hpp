@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "curnn/context.hpp"
+#include "curnn/ops/types.hpp"
 #include "curnn/ref/optim.hpp"  // AdamParams
 #include "curnn/tensor.hpp"
 
@@ -21,6 +22,13 @@ void sgd_update(Context& ctx, float lr, ConstTensor grad, Tensor param);
 // on the CPU before anything is written; on CUDA they are skipped and the context throws at its
 // next synchronisation point (Context::id_error_slot).
 void sgd_update_rows(Context& ctx, float lr, ConstIds rows, ConstTensor row_grads, Tensor table);
+
+// The same two updates with lr = lr[0] read from memory on ctx's device when the kernel runs (for
+// a step captured into a CUDA Graph; on the CPU, read now): bitwise the update with that value.
+// The caller keeps it finite (checked here on the CPU only).
+void sgd_update(Context& ctx, DeviceScalar<float> lr, ConstTensor grad, Tensor param);
+void sgd_update_rows(Context& ctx, DeviceScalar<float> lr, ConstIds rows, ConstTensor row_grads,
+                     Tensor table);
 
 // tf.clip_by_global_norm(grads, clip_norm) in place:
 //   norm = sqrt(sum over all grads of sum t^2);  t *= clip_norm / max(norm, clip_norm).
@@ -38,5 +46,17 @@ void clip_by_global_norm(Context& ctx, const std::vector<Tensor>& grads, float c
 //   m = beta1 m + (1 - beta1) g;  v = beta2 v + (1 - beta2) g^2;  param -= lr_t m / (sqrt(v) + eps)
 void adam_update(Context& ctx, const AdamParams& params, std::int64_t step, ConstTensor grad,
                  Tensor param, Tensor m, Tensor v);
+
+// The same update with the bias-corrected step size lr_t read from memory on ctx's device when
+// the kernel runs (for a step captured into a CUDA Graph; on the CPU, read now): step_size[0] =
+// adam_step_size_f32(params, t) gives bitwise the update of adam_update(ctx, params, t, ...).
+// Adam's step counter thus lives in device memory as the step size it determines (computed on
+// the host in double, as the variant above does, so both give the same bits).
+void adam_update(Context& ctx, const AdamParams& params, DeviceScalar<float> step_size,
+                 ConstTensor grad, Tensor param, Tensor m, Tensor v);
+// lr_t for the 1-based step t, as the float the updates use.
+inline float adam_step_size_f32(const AdamParams& params, std::int64_t step) {
+  return static_cast<float>(ref::adam_step_size(params, step));
+}
 
 }  // namespace curnn::ops

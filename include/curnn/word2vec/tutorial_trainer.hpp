@@ -62,6 +62,11 @@ struct TutorialOptions {
   std::int64_t log_every = 2000;         // >= 1
   std::int64_t eval_every = 10000;       // <= 0: no nearest words
   std::function<bool()> stop_requested;  // polled after each step; empty: never
+  // CUDA contexts only (an ArgumentError on the CPU): each training step is one CUDA Graph
+  // replay (include/curnn/graph.hpp), the batch staged in page-locked memory and uploaded by the
+  // graph's own copies; the same results as without (the same kernels and arguments; the
+  // learning rate is constant). The first step runs uncaptured, the second is captured.
+  bool cuda_graph = false;
 };
 
 // Throws a one-line curnn::ArgumentError naming the first bad option.
@@ -92,6 +97,7 @@ struct TutorialResult {
   std::vector<float> embeddings;    // [V, E] L2-normalised; empty when the run diverged
   int embedding_size = 0;           // E
   std::int64_t steps = 0;           // steps trained
+  std::int64_t graph_replays = 0;   // with cuda_graph: the steps replayed from the graph
   std::int64_t pairs = 0;           // steps * batch_size
   double train_seconds = 0;         // the training steps, nearest words included
   double final_average_loss = 0;    // the last loss reported (NaN when none was)
