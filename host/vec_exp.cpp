@@ -14,8 +14,8 @@
 //
 // That libm is this method is checked, not assumed: at first use each implementation is compared
 // with std::exp on 2^16 inputs spread over every exponent and sign, and one that differs is never
-// used (exp_implementation() says which runs). bench/vec_exp_exhaustive.cpp compares all 2^32
-// inputs (run on glibc 2.36, Debian 12: no difference); tests/vec_exp_test.cpp sweeps ~10^7.
+// used (exp_implementation() says which runs). tests/exhaustive/vec_exhaustive.cpp compares all
+// 2^32 inputs (run on glibc 2.36, Debian 12: no difference); tests/vec_exp_test.cpp sweeps ~10^7.
 #include "vec_exp.hpp"
 
 // GCC 12's AVX-512 headers trip -Wuninitialized on their own _mm512_undefined_* placeholders.

@@ -1,7 +1,7 @@
 // Exponentials of float arrays with libm's exact results: y[i] = expf(x[i]) bit for bit, a vector
 // at a time. The CPU backend's loops call it where the reference calls std::exp(float), so they
 // keep the reference's numbers (see vec_exp.cpp for the method and its limits). Tests:
-// tests/vec_exp_test.cpp (sweeps), bench/vec_exp_exhaustive.cpp (all 2^32 inputs).
+// tests/vec_exp_test.cpp (sweeps), tests/exhaustive/vec_exhaustive.cpp (all 2^32 inputs).
 #pragma once
 
 #include <cstdint>

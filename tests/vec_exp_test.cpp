@@ -2,7 +2,7 @@
 // float bit patterns (every 127th: signs, exponents, NaNs and denormals alike), the edges of
 // glibc's special cases, every length 0..67 (the vector tails), unaligned and in-place arrays;
 // each vector implementation this CPU runs, and the one exp() chose. All 2^32 inputs:
-// bench/vec_exp_exhaustive.cpp.
+// tests/exhaustive/vec_exhaustive.cpp.
 #include <gtest/gtest.h>
 
 #include <cmath>
