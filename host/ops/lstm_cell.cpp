@@ -1,4 +1,5 @@
-// LSTM cell ops: argument checks, then the CPU reference or the CUDA kernels.
+// LSTM cell ops: argument checks, then the CPU reference (for float its exact faster form,
+// lstm_cell_cpu.cpp) or the CUDA kernels.
 #include "curnn/ops/lstm_cell.hpp"
 
 #include <algorithm>
@@ -7,6 +8,7 @@
 #include "../parallel.hpp"
 #include "curnn/ref/lstm_cell.hpp"
 #include "dispatch.hpp"
+#include "lstm_cell_cpu.hpp"
 
 #if CURNN_HAVE_CUDA
 #include "curnn/cuda/lstm_cell.hpp"
@@ -81,10 +83,16 @@ void lstm_cell_forward_impl(Context& ctx, TensorView<const Scalar> preact,
     // Rows are independent: each thread runs the reference on its own block of rows.
     host::parallel_for(B, rows_per_thread(H), [&](std::int64_t r0, std::int64_t r1) {
       const auto at = [&](auto* p, std::int64_t width) { return p ? p + r0 * width : p; };
-      ref::lstm_cell_forward<Scalar>(static_cast<int>(r1 - r0), hh, at(preact.data(), 4 * H),
-                                     bias.data(), at(c_prev.data(), H), forget_bias,
-                                     at(gates.data(), 4 * H), at(c.data(), H), at(h.data(), H),
-                                     at(mask, H), at(hd, H), at(cc, H), at(hc, H));
+      constexpr auto rows = [] {
+        if constexpr (internal::kIsFloat<Scalar>) {
+          return &cpu::lstm_cell_forward_rows;  // the reference's bits, faster
+        } else {
+          return &ref::lstm_cell_forward<Scalar>;
+        }
+      }();
+      rows(static_cast<int>(r1 - r0), hh, at(preact.data(), 4 * H), bias.data(),
+           at(c_prev.data(), H), forget_bias, at(gates.data(), 4 * H), at(c.data(), H),
+           at(h.data(), H), at(mask, H), at(hd, H), at(cc, H), at(hc, H));
     });
     return;
   }
@@ -121,10 +129,16 @@ void lstm_cell_backward_impl(Context& ctx, TensorView<const Scalar> gates,
   if (!ctx.is_cuda()) {
     host::parallel_for(B, rows_per_thread(H), [&](std::int64_t r0, std::int64_t r1) {
       const auto at = [&](auto* p, std::int64_t width) { return p ? p + r0 * width : p; };
-      ref::lstm_cell_backward<Scalar>(static_cast<int>(r1 - r0), hh, at(gates.data(), 4 * H),
-                                      at(c.data(), H), at(c_prev.data(), H), at(dh_p, H),
-                                      at(dh_out_p, H), at(mask, H), at(dc_p, H),
-                                      at(dpreact.data(), 4 * H), at(dc_prev.data(), H));
+      constexpr auto rows = [] {
+        if constexpr (internal::kIsFloat<Scalar>) {
+          return &cpu::lstm_cell_backward_rows;  // the reference's bits, faster
+        } else {
+          return &ref::lstm_cell_backward<Scalar>;
+        }
+      }();
+      rows(static_cast<int>(r1 - r0), hh, at(gates.data(), 4 * H), at(c.data(), H),
+           at(c_prev.data(), H), at(dh_p, H), at(dh_out_p, H), at(mask, H), at(dc_p, H),
+           at(dpreact.data(), 4 * H), at(dc_prev.data(), H));
     });
     return;
   }
