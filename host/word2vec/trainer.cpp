@@ -126,11 +126,11 @@ struct LcgDraws {
   }
 };
 
-// A CPU worker's sentence step (ref::train_sentence inlined: flatten), compiled twice: for CPUs
-// with AVX2 (chosen when the program loads: 8-wide loops) and for the baseline x86-64 (4-wide
-// SSE2). No FMA: the same arithmetic either way.
+// A CPU worker's sentence step (ref::train_sentence inlined: flatten), compiled three times: for
+// CPUs with AVX-512 or AVX2 (chosen when the program loads: 16- or 8-wide loops) and for the
+// baseline x86-64 (4-wide SSE2). No FMA (-ffp-contract=off): the same arithmetic each way.
 #if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
-__attribute__((target_clones("avx2", "default"), flatten))
+__attribute__((target_clones("avx512f", "avx2", "default"), flatten))
 #endif
 void train_sentence_on_cpu(const TrainOptions& o, const std::vector<std::int32_t>& sentence,
                            LcgDraws& draws, float alpha, float* syn0, float* syn1neg,
