@@ -63,19 +63,33 @@ void exp_libm(std::int64_t n, const float* x, float* y) {
   for (std::int64_t i = 0; i < n; ++i) y[i] = std::exp(x[i]);
 }
 
-// The lanes of `lanes` (a bit mask) recomputed by libm, from the inputs saved in `in`.
-void redo_with_libm(unsigned lanes, const float* in, float* out) {
-  for (; lanes != 0; lanes &= lanes - 1) {
-    const int l = __builtin_ctz(lanes);
-    out[l] = std::exp(in[l]);
+// The lanes of xf (a bit mask) that glibc treats as special cases: |x| >= 88, infinities, NaN.
+__attribute__((target("avx2"))) unsigned special_lanes(__m256 xf) {
+  const __m256i abs_bits = _mm256_and_si256(_mm256_castps_si256(xf), _mm256_set1_epi32(0x7fffffff));
+  return static_cast<unsigned>(_mm256_movemask_ps(_mm256_castsi256_ps(
+      _mm256_cmpgt_epi32(abs_bits, _mm256_set1_epi32(static_cast<int>(kAbsBitsOf88 - 1))))));
+}
+
+// y[0..8) = out, but the lanes in `special` recomputed by libm from the inputs xf (y may be the
+// inputs' own memory).
+__attribute__((target("avx"))) void store_with_libm_lanes(unsigned special, __m256 xf, __m256 out,
+                                                          float* y) {
+  if (special == 0) {
+    _mm256_storeu_ps(y, out);
+    return;
   }
+  alignas(32) float in[8], res[8];
+  _mm256_store_ps(in, xf);
+  _mm256_store_ps(res, out);
+  for (; special != 0; special &= special - 1) {
+    const int l = __builtin_ctz(special);
+    res[l] = std::exp(in[l]);
+  }
+  std::memcpy(y, res, sizeof(res));
 }
 
 __attribute__((target("avx512f,avx2,fma"))) void exp8_avx512(const float* x, float* y) {
   const __m256 xf = _mm256_loadu_ps(x);
-  const __m256i abs_bits = _mm256_and_si256(_mm256_castps_si256(xf), _mm256_set1_epi32(0x7fffffff));
-  const unsigned special = static_cast<unsigned>(_mm256_movemask_ps(_mm256_castsi256_ps(
-      _mm256_cmpgt_epi32(abs_bits, _mm256_set1_epi32(static_cast<int>(kAbsBitsOf88 - 1))))));
   const __m512d n_over_ln2 = _mm512_set1_pd(kNOverLn2), shift = _mm512_set1_pd(kShift);
   const __m512d xd = _mm512_cvtps_pd(xf);
   __m512d kd = _mm512_fmadd_pd(n_over_ln2, xd, shift);
@@ -95,15 +109,7 @@ __attribute__((target("avx512f,avx2,fma"))) void exp8_avx512(const float* x, flo
   __m512d p = _mm512_fmadd_pd(r, _mm512_set1_pd(kC2), _mm512_set1_pd(1.0));
   p = _mm512_fmadd_pd(z, r2, p);
   const __m256 out = _mm512_cvtpd_ps(_mm512_mul_pd(p, _mm512_castsi512_pd(t)));
-  if (special == 0) {
-    _mm256_storeu_ps(y, out);
-    return;
-  }
-  alignas(32) float in[8], res[8];
-  _mm256_store_ps(in, xf);
-  _mm256_store_ps(res, out);
-  redo_with_libm(special, in, res);
-  std::memcpy(y, res, sizeof(res));
+  store_with_libm_lanes(special_lanes(xf), xf, out, y);
 }
 
 __attribute__((target("avx2,fma"))) __m128 exp4_avx2(__m128 xf) {
@@ -125,20 +131,9 @@ __attribute__((target("avx2,fma"))) __m128 exp4_avx2(__m128 xf) {
 
 __attribute__((target("avx2,fma"))) void exp8_avx2(const float* x, float* y) {
   const __m256 xf = _mm256_loadu_ps(x);
-  const __m256i abs_bits = _mm256_and_si256(_mm256_castps_si256(xf), _mm256_set1_epi32(0x7fffffff));
-  const unsigned special = static_cast<unsigned>(_mm256_movemask_ps(_mm256_castsi256_ps(
-      _mm256_cmpgt_epi32(abs_bits, _mm256_set1_epi32(static_cast<int>(kAbsBitsOf88 - 1))))));
   const __m256 out = _mm256_set_m128(exp4_avx2(_mm256_extractf128_ps(xf, 1)),
                                      exp4_avx2(_mm256_castps256_ps128(xf)));
-  if (special == 0) {
-    _mm256_storeu_ps(y, out);
-    return;
-  }
-  alignas(32) float in[8], res[8];
-  _mm256_store_ps(in, xf);
-  _mm256_store_ps(res, out);
-  redo_with_libm(special, in, res);
-  std::memcpy(y, res, sizeof(res));
+  store_with_libm_lanes(special_lanes(xf), xf, out, y);
 }
 
 using Exp8 = void (*)(const float*, float*);
