@@ -52,8 +52,8 @@ void BM_PtbTrain(benchmark::State& state, bool cuda, const char* config) {
     state.SetIterationTime(
         std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
   }
-  state.counters["words/s"] = benchmark::Counter(static_cast<double>(T) * B,
-                                                 benchmark::Counter::kIsIterationInvariantRate);
+  state.counters["words/s"] =
+      benchmark::Counter(static_cast<double>(T) * B, benchmark::Counter::kIsIterationInvariantRate);
   state.SetLabel(std::string(config) + (cuda ? " cuda" : " cpu"));
 }
 

@@ -34,7 +34,9 @@ namespace {
 namespace {
 // The innermost ScopedExternalAllocator of this thread, per device (CPU, CUDA).
 thread_local const ExternalAllocator* tls_allocators[2] = {nullptr, nullptr};
-int device_slot(Device device) { return device == Device::CUDA ? 1 : 0; }
+int device_slot(Device device) {
+  return device == Device::CUDA ? 1 : 0;
+}
 
 // CUDA Graph captures (include/curnn/graph.hpp): how many CaptureScopes are open on this thread,
 // and whether memory was freed inside one; frees of device and page-locked memory, process-wide.
@@ -157,8 +159,8 @@ void* allocate_bytes(Device device, std::size_t bytes) {
   if (status != cudaSuccess) {
     (void)cudaGetLastError();  // clear the sticky-free error so later calls are not affected
     throw_error(__FILE__, __LINE__, "cudaMalloc",
-                "cannot allocate " + std::to_string(bytes) + " bytes on the GPU: " +
-                    status_message(status));
+                "cannot allocate " + std::to_string(bytes) +
+                    " bytes on the GPU: " + status_message(status));
   }
   return p;
 #else
@@ -190,10 +192,10 @@ void copy_bytes(const Context& ctx, void* dst, Device dst_device, const void* sr
                                               << " memory on a CPU context: device memory is "
                                                  "copied on the CUDA context that uses it");
 #if CURNN_HAVE_CUDA
-  const cudaMemcpyKind kind = src_device == Device::CPU
-                                  ? cudaMemcpyHostToDevice
-                                  : (dst_device == Device::CPU ? cudaMemcpyDeviceToHost
-                                                               : cudaMemcpyDeviceToDevice);
+  const cudaMemcpyKind kind =
+      src_device == Device::CPU
+          ? cudaMemcpyHostToDevice
+          : (dst_device == Device::CPU ? cudaMemcpyDeviceToHost : cudaMemcpyDeviceToDevice);
   if (ctx.capturing()) {
     // Inside a CUDA Graph: the copy is a node that runs at each replay; nothing waits for it.
     CURNN_CHECK(dst_device != Device::CPU,
@@ -233,7 +235,7 @@ struct Context::CudaState {
   int device = 0;
   cudaStream_t stream = nullptr;
   cublasHandle_t cublas = nullptr;
-  bool owns_stream = true;  // false for a wrapped stream (wrap_cuda)
+  bool owns_stream = true;                      // false for a wrapped stream (wrap_cuda)
   unsigned long long* id_slots = nullptr;       // [kIdSlots] device words, ~0 when unused
   unsigned long long* id_slots_host = nullptr;  // [kIdSlots] page-locked, their copies
   std::vector<IdErrorMessage> id_messages;      // [slots taken]
@@ -493,10 +495,9 @@ std::string cuda_device_description(int device) {
   CURNN_CUDA_CHECK(cudaDriverGetVersion(&driver));
   CURNN_CUDA_CHECK(cudaRuntimeGetVersion(&runtime));
   return std::string(p.name) + ", sm_" + std::to_string(p.major) + std::to_string(p.minor) + ", " +
-         std::to_string(p.multiProcessorCount) + " SMs, " +
-         std::to_string(p.totalGlobalMem >> 20) + " MiB, driver CUDA " +
-         std::to_string(driver / 1000) + "." + std::to_string(driver % 1000 / 10) +
-         ", runtime " + std::to_string(runtime / 1000) + "." +
+         std::to_string(p.multiProcessorCount) + " SMs, " + std::to_string(p.totalGlobalMem >> 20) +
+         " MiB, driver CUDA " + std::to_string(driver / 1000) + "." +
+         std::to_string(driver % 1000 / 10) + ", runtime " + std::to_string(runtime / 1000) + "." +
          std::to_string(runtime % 1000 / 10);
 #else
   (void)device;

@@ -121,8 +121,8 @@ class LstmLanguageModel {
   // Activations of the last forward.
   int T_ = 0, B_ = 0;
   bool training_ = false;
-  Buffer<std::int32_t> inputs_, targets_;        // [T*B] copies of the window's ids
-  Buffer<Scalar> emb_out_, emb_mask_;            // [T, B, H]
+  Buffer<std::int32_t> inputs_, targets_;  // [T*B] copies of the window's ids
+  Buffer<Scalar> emb_out_, emb_mask_;      // [T, B, H]
   // L x [T, B, H], with dropout only: each layer's mask (the layer keeps a view until backward)
   // and dropped-out output (without dropout the output is the layer's tape).
   std::vector<Buffer<Scalar>> layer_out_, masks_;
