@@ -83,7 +83,8 @@ Result run_rows(const std::vector<float>& x, const std::vector<std::int32_t>& t,
 }
 
 bool same_bits(const std::vector<float>& a, const std::vector<float>& b) {
-  return a.size() == b.size() && std::memcmp(a.data(), b.data(), a.size() * sizeof(float)) == 0;
+  return a.size() == b.size() &&
+         (a.empty() || std::memcmp(a.data(), b.data(), a.size() * sizeof(float)) == 0);
 }
 
 // The first element whose bits differ, for the failure message.
