@@ -1,7 +1,7 @@
 // parallel_for for the CPU backend's heavier loops: splits [0, n) into one contiguous range per
 // thread (curnn::cpu_threads(): CURNN_NUM_THREADS or every core; at least `grain` items each)
-// and runs fn(begin, end) on them, the first range on the calling thread and the others on the
-// backend's worker threads (host/parallel.cpp: started once, kept for the process). Ranges never
+// and runs fn(begin, end) on them, each range on the calling thread or one of the backend's
+// worker threads, whichever claims it first (host/parallel.cpp: started once, kept). Ranges never
 // overlap and each item is processed by exactly the code the serial loop would run, so results
 // are identical to the serial loop whatever the thread count and whichever thread runs a range,
 // as long as the items are independent (rows, or fixed-size blocks whose bounds depend on the

@@ -26,6 +26,8 @@
 #include <cstdint>
 #include <cstring>
 
+#include "vec_blocks.hpp"
+
 namespace curnn::host::vec {
 namespace {
 
@@ -136,43 +138,15 @@ __attribute__((target("avx2,fma"))) void exp8_avx2(const float* x, float* y) {
   store_with_libm_lanes(special_lanes(xf), xf, out, y);
 }
 
-using Exp8 = void (*)(const float*, float*);
+// With the two inputs on which glibc's expf without FMA (its SSE2 build) differs from the FMA
+// build reproduced here: a libm that took the other ifunc fails the first-use check.
+constexpr float kCheckedFirst[] = {
+    0.0f,        -0.0f,    88.0f,     -88.0f, 88.7228394f, -87.33654f,     -103.97208f,
+    -103.27893f, INFINITY, -INFINITY, NAN,    1e-30f,      0x1.04845ep+5f, -0x1.f8cbb2p+5f};
 
-void exp_with(Exp8 exp8, std::int64_t n, const float* x, float* y) {
-  std::int64_t i = 0;
-  for (; i + 8 <= n; i += 8) exp8(x + i, y + i);
-  if (i < n) {  // the tail through a padded block, so it takes the same vector path
-    float in[8] = {}, out[8];
-    std::memcpy(in, x + i, static_cast<std::size_t>(n - i) * sizeof(float));
-    exp8(in, out);
-    std::memcpy(y + i, out, static_cast<std::size_t>(n - i) * sizeof(float));
-  }
-}
-
-// Does exp8 give libm's bits on 2^16 inputs: every sign and exponent, several mantissas each,
-// and the special values?
-bool agrees_with_libm(Exp8 exp8) {
-  constexpr int kCount = 1 << 16;
-  static float in[kCount], got[kCount];
-  std::uint32_t bits = 0x9e3779b9u;
-  for (int i = 0; i < kCount; ++i) {
-    bits = bits * 1664525u + 1013904223u;  // mantissa noise under a swept sign and exponent
-    const std::uint32_t u = (static_cast<std::uint32_t>(i) << 16 & 0xff800000u) |
-                            (bits >> 9 & 0x7fffffu) | (static_cast<std::uint32_t>(i) & 0x7fu);
-    std::memcpy(&in[i], &u, sizeof(u));
-  }
-  // With the two inputs on which glibc's expf without FMA (its SSE2 build) differs from the FMA
-  // build reproduced here: a libm that took the other ifunc fails the check.
-  const float specials[] = {0.0f,       -0.0f,       88.0f,          -88.0f,         88.7228394f,
-                            -87.33654f, -103.97208f, -103.27893f,    INFINITY,       -INFINITY,
-                            NAN,        1e-30f,      0x1.04845ep+5f, -0x1.f8cbb2p+5f};
-  for (int i = 0; i < static_cast<int>(sizeof(specials) / sizeof(float)); ++i) in[i] = specials[i];
-  exp_with(exp8, kCount, in, got);
-  for (int i = 0; i < kCount; ++i) {
-    const float want = std::exp(in[i]);
-    if (std::memcmp(&want, &got[i], sizeof(float)) != 0) return false;
-  }
-  return true;
+bool agrees_with_libm(detail::Kernel8 exp8) {
+  return detail::agrees_with_libm(
+      exp8, [](float v) { return std::exp(v); }, kCheckedFirst);
 }
 
 bool cpu_runs_avx512() {
@@ -186,7 +160,7 @@ bool cpu_runs_avx2() {
 }
 
 struct Choice {
-  Exp8 exp8 = nullptr;  // nullptr: libm
+  detail::Kernel8 exp8 = nullptr;  // nullptr: libm
   const char* name = "libm";
   Choice() {
     if (cpu_runs_avx512() && agrees_with_libm(exp8_avx512)) {
@@ -207,7 +181,7 @@ const Choice& choice() {
 void exp(std::int64_t n, const float* x, float* y) {
   const Choice& c = choice();
   if (c.exp8) {
-    exp_with(c.exp8, n, x, y);
+    detail::apply_by_8(c.exp8, n, x, y);
   } else {
     exp_libm(n, x, y);
   }
@@ -219,13 +193,13 @@ const char* exp_implementation() {
 
 bool exp_avx512(std::int64_t n, const float* x, float* y) {
   if (!cpu_runs_avx512()) return false;
-  exp_with(exp8_avx512, n, x, y);
+  detail::apply_by_8(exp8_avx512, n, x, y);
   return true;
 }
 
 bool exp_avx2(std::int64_t n, const float* x, float* y) {
   if (!cpu_runs_avx2()) return false;
-  exp_with(exp8_avx2, n, x, y);
+  detail::apply_by_8(exp8_avx2, n, x, y);
   return true;
 }
 

@@ -24,6 +24,8 @@
 #include <cstdint>
 #include <cstring>
 
+#include "vec_blocks.hpp"
+
 namespace curnn::host::vec {
 namespace {
 
@@ -160,44 +162,19 @@ __attribute__((target("avx2"))) void tanh8_avx2(const float* xp, float* yp) {
   std::memcpy(yp, res, sizeof(res));
 }
 
-void tanh_with(void (*tanh8)(const float*, float*), std::int64_t n, const float* x, float* y) {
-  std::int64_t i = 0;
-  for (; i + 8 <= n; i += 8) tanh8(x + i, y + i);
-  if (i < n) {  // the tail through a padded block, so it takes the same vector path
-    float in[8] = {}, out[8];
-    std::memcpy(in, x + i, static_cast<std::size_t>(n - i) * sizeof(float));
-    tanh8(in, out);
-    std::memcpy(y + i, out, static_cast<std::size_t>(n - i) * sizeof(float));
-  }
-}
-
 bool cpu_runs_avx2() {
   static const bool yes = __builtin_cpu_supports("avx2");
   return yes;
 }
 
-// Does the vector code give libm's bits on 2^16 inputs: every sign and exponent, several
-// mantissas each, and the edges of its cases?
+// The edges of tanhf's and expm1f's cases, checked first at first use.
+constexpr float kCheckedFirst[] = {
+    0.0f,     -0.0f,     1.0f,     -1.0f,     22.0f, -22.0f, 0.17328679f, 0.51986039f,
+    0x1p-26f, -0x1p-26f, INFINITY, -INFINITY, NAN,   9.0f,   19.5f,       28.0f};
+
 bool agrees_with_libm() {
-  constexpr int kCount = 1 << 16;
-  static float in[kCount], got[kCount];
-  std::uint32_t bits = 0x9e3779b9u;
-  for (int i = 0; i < kCount; ++i) {
-    bits = bits * 1664525u + 1013904223u;
-    const std::uint32_t u = (static_cast<std::uint32_t>(i) << 16 & 0xff800000u) |
-                            (bits >> 9 & 0x7fffffu) | (static_cast<std::uint32_t>(i) & 0x7fu);
-    std::memcpy(&in[i], &u, sizeof(u));
-  }
-  const float edges[] = {0.0f,        -0.0f,       1.0f,     -1.0f,     22.0f,    -22.0f,
-                         0.17328679f, 0.51986039f, 0x1p-26f, -0x1p-26f, INFINITY, -INFINITY,
-                         NAN,         9.0f,        19.5f,    28.0f};
-  for (int i = 0; i < static_cast<int>(sizeof(edges) / sizeof(float)); ++i) in[i] = edges[i];
-  tanh_with(tanh8_avx2, kCount, in, got);
-  for (int i = 0; i < kCount; ++i) {
-    const float want = std::tanh(in[i]);
-    if (std::memcmp(&want, &got[i], sizeof(float)) != 0) return false;
-  }
-  return true;
+  return detail::agrees_with_libm(
+      tanh8_avx2, [](float v) { return std::tanh(v); }, kCheckedFirst);
 }
 
 bool use_avx2() {
@@ -209,7 +186,7 @@ bool use_avx2() {
 
 void tanh(std::int64_t n, const float* x, float* y) {
   if (use_avx2()) {
-    tanh_with(tanh8_avx2, n, x, y);
+    detail::apply_by_8(tanh8_avx2, n, x, y);
   } else {
     for (std::int64_t i = 0; i < n; ++i) y[i] = std::tanh(x[i]);
   }
@@ -221,7 +198,7 @@ const char* tanh_implementation() {
 
 bool tanh_avx2(std::int64_t n, const float* x, float* y) {
   if (!cpu_runs_avx2()) return false;
-  tanh_with(tanh8_avx2, n, x, y);
+  detail::apply_by_8(tanh8_avx2, n, x, y);
   return true;
 }
 
