@@ -126,10 +126,10 @@ torch_row() {  # torch_row ROW THREADS BLAS_THREADS FIELD
   "$python" -c 'import json,sys; print(json.load(open(sys.argv[1]))["runs"][0][sys.argv[2]])' \
     "$work/torch.json" "$4"
 }
-torch_rows() {  # torch_rows ROW FIELD: PyTorch at THREADS x BLAS threads, each recorded
+torch_rows() {  # torch_rows ROW THREADS FIELD: PyTorch at THREADS x each BLAS thread count
   local b
   for b in $threads; do
-    record "$1 pytorch" "$(torch_row "$1" "$t" "$b" "$2")" "$t threads + $b BLAS threads"
+    record "$1 pytorch" "$(torch_row "$1" "$2" "$b" "$3")" "$2 threads + $b BLAS threads"
   done
 }
 
@@ -145,12 +145,12 @@ for ((round = 1; round <= rounds; round++)); do
     CURNN_NUM_THREADS=$t "$bin/curnn-ptb" --data-path "$work/ptb" --model small --device cpu \
       --seed 1 --max-max-epoch 1 --max-steps "$ptb_steps" >"$work/ptb.log" 2>&1
     record "ptb-small curnn" "$(last_match 'speed: [0-9.]+' "$work/ptb.log")" "$t threads"
-    torch_rows ptb-small words_per_s
+    torch_rows ptb-small "$t" words_per_s
 
     CURNN_NUM_THREADS=$t "$bin/curnn-mnist" --data-path "$work/mnist" --device cpu --seed 1 \
       --max-samples "$mnist_samples" >"$work/mnist.log" 2>&1
     record "bilstm curnn" "$(last_match 'CPU time\): [0-9.]+' "$work/mnist.log")" "$t threads"
-    torch_rows bilstm samples_per_s
+    torch_rows bilstm "$t" samples_per_s
 
     s=$(wall "$work/w2v.log" "$bin/curnn-word2vec" -train "$work/corpus.txt" \
       -output "$work/curnn.bin" "${w2v_flags[@]}" -threads "$t" --device cpu --debug 0)
