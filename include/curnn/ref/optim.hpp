@@ -143,17 +143,8 @@ double clip_by_global_norm(T* const* tensors, const std::int64_t* sizes, int cou
 
 // ---- Adam -----------------------------------------------------------------------------------
 
-// One step (1-based `step` = t) of tf.train.AdamOptimizer on param/m/v [N] with gradient [N].
-template <class T>
-void adam_update_with_step_size(const AdamParams& params, T alpha, const T* grad /* [N] */,
-                                T* param /* [N] */, T* m /* [N] */, T* v /* [N] */, std::int64_t N);
-template <class T>
-void adam_update(const AdamParams& params, std::int64_t step, const T* grad /* [N] */,
-                 T* param /* [N] */, T* m /* [N] */, T* v /* [N] */, std::int64_t N) {
-  adam_update_with_step_size(params, static_cast<T>(adam_step_size(params, step)), grad, param, m,
-                             v, N);
-}
-// The same step with alpha = lr_t given (static_cast<T>(adam_step_size(params, t)) for step t).
+// One step of tf.train.AdamOptimizer on param/m/v [N] with gradient [N], given the step size
+// alpha = lr_t (static_cast<T>(adam_step_size(params, t)) for the 1-based step t).
 template <class T>
 void adam_update_with_step_size(const AdamParams& params, T alpha, const T* grad /* [N] */,
                                 T* param /* [N] */, T* m /* [N] */, T* v /* [N] */,
@@ -162,6 +153,14 @@ void adam_update_with_step_size(const AdamParams& params, T alpha, const T* grad
   const T eps = static_cast<T>(params.epsilon);
   for (std::int64_t i = 0; i < N; ++i)
     adam_element(alpha, omb1, omb2, eps, grad[i], param[i], m[i], v[i]);
+}
+
+// One step (1-based `step` = t) of tf.train.AdamOptimizer on param/m/v [N] with gradient [N].
+template <class T>
+void adam_update(const AdamParams& params, std::int64_t step, const T* grad /* [N] */,
+                 T* param /* [N] */, T* m /* [N] */, T* v /* [N] */, std::int64_t N) {
+  adam_update_with_step_size(params, static_cast<T>(adam_step_size(params, step)), grad, param, m,
+                             v, N);
 }
 
 }  // namespace ref
