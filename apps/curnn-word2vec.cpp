@@ -162,8 +162,9 @@ int run_fast_mode(Options& o, curnn::Context& ctx) {
   std::printf(
       "curnn-word2vec: %s, %s, size %d, window %d, negative %d, sample %g, iter %d, "
       "alpha %g, %lld words per pass, device %s%s\n",
-      o.train.cbow ? "cbow" : "skip-gram", "negative sampling", o.train.size, o.train.window,
-      o.train.negative, o.train.sample, o.train.iter, o.train.alpha,
+      o.train.cbow ? "cbow" : "skip-gram",
+      o.train.window_negatives ? "negative sampling (one set per window)" : "negative sampling",
+      o.train.size, o.train.window, o.train.negative, o.train.sample, o.train.iter, o.train.alpha,
       static_cast<long long>(corpus.num_words()), curnn::app::describe(ctx).c_str(),
       threads.c_str());
   std::fflush(stdout);
@@ -179,6 +180,8 @@ int run_fast_mode(Options& o, curnn::Context& ctx) {
              {"threads", o.train.threads},
              {"min_count", o.min_count},
              {"seed", o.train.seed},
+             {"gpu_chunks", o.train.gpu_concurrent_chunks},
+             {"negatives_per", o.train.window_negatives ? "window" : "pair"},
              {"vocab_size", vocab.size()},
              {"corpus_words", corpus.num_words()},
              {"device", curnn::app::describe(ctx)}});
@@ -259,6 +262,13 @@ int main(int argc, char** argv) {
     cli.add_option("--log-json", o.log_json, "write one JSON object per progress line");
     cli.add_option("--gpu-chunks", t.gpu_concurrent_chunks,
                    "GPU: sentence chunks trained concurrently (default 1024)");
+    cli.add_option_function<std::string>(
+           "--negatives-per", [&t](const std::string& v) { t.window_negatives = v == "window"; },
+           "'pair' (default: word2vec.c's K negatives for every pair) or 'window' (one set per "
+           "centre word, shared by the pairs of its window: on the GPU about 4x fewer bytes per "
+           "word; needs --negative <= 32, and --size a multiple of 4 on the GPU; CBOW trains "
+           "the same either way)")
+        ->check(CLI::IsMember({"pair", "window"}));
     cli.add_flag("--tutorial", o.tutorial, "run the book's skip-gram NCE experiment instead");
     w2v::TutorialOptions& book = o.book.train;
     cli.add_option("--steps", book.steps, "--tutorial: training steps (default 100001)")

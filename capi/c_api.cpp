@@ -497,6 +497,7 @@ curnn_status curnn_w2v_train(curnn_context* context, const char* corpus_path,
     o.seed = options->seed;
     o.table_size = options->table_size;
     o.gpu_concurrent_chunks = options->gpu_concurrent_chunks;
+    o.window_negatives = options->window_negatives != 0;
     w2v::validate(o);
     const CallScope scope(ctx);
     auto result = std::make_unique<curnn_w2v_result>();

@@ -20,6 +20,17 @@ __device__ __forceinline__ T warp_sum(T v) {
   return v;
 }
 
+// Sums each of N values over the warp in one interleaved shuffle tree (N independent chains in
+// flight instead of N trees one after another); every lane gets the sums.
+template <int N>
+__device__ __forceinline__ void warp_sum_each(float (&v)[N]) {
+#pragma unroll
+  for (int o = 16; o > 0; o >>= 1) {
+#pragma unroll
+    for (int i = 0; i < N; ++i) v[i] += __shfl_xor_sync(kFullMask, v[i], o);
+  }
+}
+
 __device__ __forceinline__ float warp_max(float v) {
 #pragma unroll
   for (int o = 16; o > 0; o >>= 1) v = fmaxf(v, __shfl_xor_sync(kFullMask, v, o));

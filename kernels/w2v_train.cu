@@ -22,8 +22,9 @@
 //       registers for the whole window: 1 KB per word instead of 6 KB;
 //     - the negatives: K rows read + added per pair: 5 KB x 6 = 30 KB per word.
 //   About 32 KB per word: about 100M words/s at 3.35 TB/s. The negatives dominate; sharing one
-//   set of negatives across a window (BlazingText, FULL-W2V) would bring it to about 7 KB but
-//   changes word2vec.c's sampling, so it is not done here.
+//   set of negatives across a window (BlazingText, FULL-W2V) brings it to about 7 KB but
+//   changes word2vec.c's sampling: that is the opt-in window kernel (W2vTrainKernel::kWindow,
+//   kernels/w2v_train_window.cu), not this one.
 // Latency: per pair two dependent global round trips (all K negative rows are loaded together,
 // then scored in one interleaved shuffle tree; the updates are fire-and-forget atomic adds), so
 // a warp spends roughly 6 x 2 x ~1 us per word; 1024 warps in flight cover ~80M words/s.
@@ -42,8 +43,11 @@
 // Shared memory per warp: the ring of 2W + 1 syn0 rows and the rows' values when they entered
 // (their change = current - entered is what is added back): 2 (2W + 1) E floats, 11 KB for
 // W = 5, E = 128. One warp per block. ptxas (sm_90, CUDA 13): 148 registers for E <= 128
-// (96-178 for the other widths), no spills except 24 bytes at E <= 64; so at most 13 warps fit
-// an SM by registers, and the default 1024 chunks (7.8 per SM on 132 SMs) run in one wave.
+// (96-178 for the other widths), no spills but 24 bytes at E <= 64; so at most 13 warps fit an
+// SM by registers, and the default 1024 chunks (7.8 per SM on 132 SMs) run in one wave. Asking
+// for 14 or 16 warps per SM (__launch_bounds__(32, 14 or 16)) gives 128 registers with 124 bytes
+// of spill stores and 240 of spill loads per thread, so it is not done: more warps in flight
+// come with the window kernel (kernels/w2v_train_window.cu: 115 registers, no spills).
 //
 // Random draws: by default a counter-based hash of (launch key, word position in the batch,
 // slot): b = h % W, a negative = table[(h >> 16) % table_size], a draw of id 0 ("</s>") becomes
@@ -57,7 +61,9 @@
 //
 // Tests: tests/w2v_train_cuda_test.cpp (single chunks vs the reference, skip-gram and CBOW, E 128
 // and odd sizes; a full training run's quality), tests/w2v_train_test.cpp (the reference and the
-// CPU trainer). Benchmark: bench/w2v_train_cuda_bench.cpp.
+// CPU trainer). Benchmark: bench/w2v_train_cuda_bench.cpp; words/s with analogy accuracy:
+// bench/w2v_gpu_quality.cpp. The random draws are in kernels/w2v_train_common.cuh, shared with
+// the window kernel (W2vTrainKernel::kWindow, kernels/w2v_train_window.cu).
 #include <cstdint>
 #include <type_traits>
 
@@ -65,12 +71,16 @@
 #include "curnn/cuda/check.hpp"
 #include "curnn/cuda/w2v_train.hpp"
 #include "curnn/ref/word2vec.hpp"
+#include "w2v_train_common.cuh"
 
 namespace curnn::cuda {
 namespace {
 
 using detail::kFullMask;
 using detail::warp_sum;
+using detail::warp_sum_each;
+using w2v_detail::Chunk;
+using w2v_detail::DeviceDraws;
 
 // Negative rows loaded and scored together.
 template <int kChunks>
@@ -106,38 +116,6 @@ struct WarpRow {
 #pragma unroll
     for (int j = 0; j < kChunks; ++j) s += v[j] * o.v[j];
     return s;
-  }
-};
-
-// 64-bit mix (splitmix64's finaliser): the counter-based draws.
-__device__ __forceinline__ std::uint64_t mix64(std::uint64_t x) {
-  x ^= x >> 30;
-  x *= 0xBF58476D1CE4E5B9ull;
-  x ^= x >> 27;
-  x *= 0x94D049BB133111EBull;
-  return x ^ (x >> 31);
-}
-
-struct DeviceDraws {
-  W2vTrainDraws d;
-  int W, K, P;
-  std::int32_t V;
-
-  __device__ __forceinline__ std::uint64_t hash(std::int64_t n, std::int64_t slot) const {
-    return mix64(d.key ^ mix64(static_cast<std::uint64_t>(n) * 0x9E3779B97F4A7C15ull +
-                               static_cast<std::uint64_t>(slot)));
-  }
-  // b for the word at batch position n.
-  __device__ __forceinline__ int shrink(std::int64_t n) const {
-    if (d.shrink) return __ldg(d.shrink + n);
-    return static_cast<int>(hash(n, 0) % static_cast<std::uint64_t>(W));
-  }
-  // Negative k of pair slot s of the word at batch position n.
-  __device__ __forceinline__ std::int32_t negative(std::int64_t n, int s, int k) const {
-    if (d.negatives) return __ldg(d.negatives + (n * P + s) * K + k);
-    const std::uint64_t h = hash(n, 1 + static_cast<std::int64_t>(s) * K + k);
-    const std::int32_t t = __ldg(d.table + (h >> 16) % static_cast<std::uint64_t>(d.table_size));
-    return t != 0 ? t : static_cast<std::int32_t>(h % static_cast<std::uint64_t>(V - 1) + 1);
   }
 };
 
@@ -217,11 +195,7 @@ __device__ float train_pair(const DeviceDraws& draws, std::int64_t n, int slot, 
     }
 #pragma unroll
     for (int i = 0; i < kGroup; ++i) f[i] = active[i] && !repeat[i] ? x.partial_dot(w[i]) : 0.f;
-#pragma unroll
-    for (int o = 16; o > 0; o >>= 1) {
-#pragma unroll
-      for (int i = 0; i < kGroup; ++i) f[i] += __shfl_xor_sync(kFullMask, f[i], o);
-    }
+    warp_sum_each(f);
 #pragma unroll
     for (int i = 0; i < kGroup; ++i) {
       if (!active[i]) continue;
@@ -249,13 +223,12 @@ __global__ void __launch_bounds__(32)
   extern __shared__ float shared[];
   const int lane = threadIdx.x;
   const int s = blockIdx.x;
-  const std::int64_t begin = chunk_offsets[s];
-  const int L = static_cast<int>(chunk_offsets[s + 1] - begin);
-  const std::int32_t* sentence = ids + begin;
-  const float alpha = chunk_alpha[s];
+  const Chunk chunk(s, ids, chunk_offsets, chunk_alpha);
+  const int L = chunk.length;
+  const float alpha = chunk.alpha;
   const int R = 2 * W + 1;
   SynRing<kChunks> ring{shared, shared + R * E, R, E};
-  const auto syn0_row = [&](int q) { return syn0 + static_cast<std::int64_t>(sentence[q]) * E; };
+  const auto syn0_row = [&](int q) { return syn0 + static_cast<std::int64_t>(chunk.words[q]) * E; };
 
   for (int q = 0; q < W && q < L; ++q) ring.enter(q, syn0_row(q), lane);
   float loss = 0.f;
@@ -266,8 +239,8 @@ __global__ void __launch_bounds__(32)
       if (p - W - 1 >= 0) ring.leave(p - W - 1, syn0_row(p - W - 1), lane);
       ring.enter(p + W, syn0_row(p + W), lane);
     }
-    const std::int32_t word = sentence[p];
-    const std::int64_t n = begin + p;
+    const std::int32_t word = chunk.words[p];
+    const std::int64_t n = chunk.begin + p;
     const int b = draws.shrink(n);
     const int first = max(p - W + b, 0), last = min(p + W - b, L - 1);
     float* positive_row = syn1neg + static_cast<std::int64_t>(word) * E;
@@ -315,29 +288,13 @@ __global__ void __launch_bounds__(32)
   }
 }
 
-template <int kChunks>
-void launch(int E, int K, int W, bool cbow, std::int32_t V, int S, const std::int32_t* ids,
-            const std::int64_t* chunk_offsets, const float* chunk_alpha, const W2vTrainDraws& draws,
-            float* syn0, float* syn1neg, float* chunk_loss, std::int32_t* chunk_pairs,
-            cudaStream_t stream) {
-  const std::size_t shared = w2v_train_shared_bytes(E, W);
-  CURNN_CUDA_CHECK(cudaFuncSetAttribute(w2v_train_chunks_kernel<kChunks>,
-                                        cudaFuncAttributeMaxDynamicSharedMemorySize,
-                                        static_cast<int>(shared)));
-  const DeviceDraws device_draws{draws, W, K, cbow ? 1 : 2 * W, V};
-  w2v_train_chunks_kernel<kChunks><<<S, 32, shared, stream>>>(E, W, cbow, ids, chunk_offsets,
-                                                              chunk_alpha, device_draws, syn0,
-                                                              syn1neg, chunk_loss, chunk_pairs);
-  CURNN_CUDA_CHECK_LAUNCH();
-}
-
 }  // namespace
 
 void w2v_train_chunks(int E, int K, int W, bool cbow, std::int32_t V, int S,
                       const std::int32_t* ids, const std::int64_t* chunk_offsets,
                       const float* chunk_alpha, const W2vTrainDraws& draws, float* syn0,
                       float* syn1neg, float* chunk_loss, std::int32_t* chunk_pairs,
-                      cudaStream_t stream) {
+                      cudaStream_t stream, W2vTrainKernel kernel) {
   CURNN_CHECK_ARG(
       E >= 1 && E <= kW2vTrainMaxEmbedding && K >= 1 && W >= 1 && V >= 2 && S >= 0,
       "w2v_train_chunks: E " << E << ", K " << K << ", W " << W << ", V " << V << ", S " << S);
@@ -345,18 +302,38 @@ void w2v_train_chunks(int E, int K, int W, bool cbow, std::int32_t V, int S,
                   "w2v_train_chunks: inject both the window shrinks and the negatives, or none");
   CURNN_CHECK_ARG(draws.negatives || (draws.table && draws.table_size >= 1),
                   "w2v_train_chunks: no unigram table");
+  const bool window = kernel == W2vTrainKernel::kWindow;
+  CURNN_CHECK_ARG(!window || (E % kW2vWindowSizeMultiple == 0 && K <= kW2vWindowMaxNegatives),
+                  "w2v_train_chunks: the window kernel needs a size that is a multiple of "
+                      << kW2vWindowSizeMultiple << " and at most " << kW2vWindowMaxNegatives
+                      << " negatives, got size " << E << ", negative " << K
+                      << " (use the pair kernel)");
+  const std::size_t shared = w2v_train_shared_bytes(E, W, K, kernel);
   int max_shared = 0, device = 0;
   CURNN_CUDA_CHECK(cudaGetDevice(&device));
   CURNN_CUDA_CHECK(
       cudaDeviceGetAttribute(&max_shared, cudaDevAttrMaxSharedMemoryPerBlockOptin, device));
-  CURNN_CHECK_ARG(w2v_train_shared_bytes(E, W) <= static_cast<std::size_t>(max_shared),
+  CURNN_CHECK_ARG(shared <= static_cast<std::size_t>(max_shared),
                   "w2v_train_chunks: window "
-                      << W << " x size " << E << " needs " << w2v_train_shared_bytes(E, W)
-                      << " bytes of shared memory, the GPU has " << max_shared);
+                      << W << " x size " << E << (window ? " with the window kernel" : "")
+                      << " needs " << shared << " bytes of shared memory, the GPU has "
+                      << max_shared);
   if (S == 0) return;
+  const w2v_detail::ChunkBatch batch{
+      E,           K,     W,    cbow,    V,          S,           ids,   chunk_offsets,
+      chunk_alpha, draws, syn0, syn1neg, chunk_loss, chunk_pairs, stream};
+  if (window) {
+    const auto aligned = [](const float* p) {
+      return reinterpret_cast<std::uintptr_t>(p) % 16 == 0;
+    };
+    CURNN_CHECK_ARG(aligned(syn0) && aligned(syn1neg),
+                    "w2v_train_chunks: the window kernel needs syn0 and syn1neg 16-byte aligned");
+    w2v_detail::launch_window_kernel(batch);
+    return;
+  }
   const auto run = [&](auto chunks) {
-    launch<decltype(chunks)::value>(E, K, W, cbow, V, S, ids, chunk_offsets, chunk_alpha, draws,
-                                    syn0, syn1neg, chunk_loss, chunk_pairs, stream);
+    w2v_detail::launch_chunk_kernel(w2v_train_chunks_kernel<decltype(chunks)::value>, batch, shared,
+                                    cbow ? 1 : 2 * W);
   };
   if (E <= 32) {
     run(std::integral_constant<int, 1>());

@@ -1,11 +1,11 @@
 #!/usr/bin/env bash
 # Builds libcurnn for sm_90 here and packs what a lent GPU machine needs into .carry/ (ignored
 # by git, under the device tool's 64 MiB): build.tar.gz with the executables the GPU run uses
-# (the *_cuda_test binaries, the CUDA benchmarks and ptb_train_bench, the apps; CI runs the CPU
-# tests), libcurnn as one shared library (so the executables stay small) and the shared
-# libraries that machine lacks (Google Benchmark); COMMIT and BUILD_INFO (compiler, options,
-# date) for the run's summary; and the datasets (.carry/data, laid out like shared/data, for
-# --apps). Built without OpenBLAS
+# (the *_cuda_test binaries, the CUDA benchmarks, ptb_train_bench and w2v_gpu_quality, the apps;
+# CI runs the CPU tests), libcurnn as one shared library (so the executables stay small) and the
+# shared libraries that machine lacks (Google Benchmark); COMMIT and BUILD_INFO (compiler,
+# options, date) for the run's summary; and the datasets (.carry/data, laid out like
+# shared/data, for --apps and the bench stage's word2vec run). Built without OpenBLAS
 # (-DCURNN_USE_BLAS=OFF: its 36 MB would not fit beside the data); the CPU references in the
 # GPU tests then use their plain loops.
 # The CUDA libraries (cudart, cuBLAS, cuRAND) come from the GPU machine's own CUDA 13 install.
@@ -26,7 +26,9 @@ cmake -S . -B build-device -G Ninja "${options[@]}" "${launchers[@]}" >/dev/null
 cmake --build build-device -j"${JOBS:-2}"
 rm -rf .carry && mkdir -p .carry/bin .carry/lib
 for exe in build-device/bin/*; do
-  case $(basename "$exe") in *_cuda_test | *_cuda_bench | ptb_train_bench | curnn-*) cp "$exe" .carry/bin/ ;; esac
+  case $(basename "$exe") in
+    *_cuda_test | *_cuda_bench | ptb_train_bench | w2v_gpu_quality | curnn-*) cp "$exe" .carry/bin/ ;;
+  esac
 done
 cp -L build-device/libcurnn.so* .carry/lib/
 # Non-CUDA shared libraries the executables load, except glibc/libstdc++ which the GPU machine has.

@@ -13,7 +13,9 @@
 #               instead of N failures); then memcheck one binary at a time, never-run code first,
 #               and racecheck on the kernels with shared memory; the tests that raise CUDA API
 #               errors on purpose are left out; a timeout is reported as "timeout", not a failure
-#   bench       the CUDA kernel benchmarks and bench/ptb_train_bench (its cuda_* cases)
+#   bench       bench/w2v_gpu_quality (the word2vec trainer's words/s with its analogy accuracy,
+#               CPU and GPU kernels, on the first 40 MB of the carried wiki8), then the CUDA
+#               kernel benchmarks and bench/ptb_train_bench (its cuda_* cases)
 #   baseline    PyTorch/cuDNN at the experiments' shapes (bench/pytorch_baseline.py)
 #   apps        only with --apps, with its own budget (DEVICE_CHECK_APPS_BUDGET, default 500 s):
 #               scripts/reproduce.sh --full on the carried data (.carry/data); beside the other
@@ -66,8 +68,8 @@ stage_table=(
   "env:15:card, driver, CUDA, commit, date; the carried build unpacked and its libraries checked"
   "tests:150:the CUDA tests only (*Cuda*), CURNN_REQUIRE_GPU=1, never-run code first, in parallel"
   "smoke:60:every app on the GPU on tiny data (scripts/reproduce.sh --smoke)"
-  "sanitizers:140:compute-sanitizer probe; memcheck per binary; racecheck on shared-memory kernels"
-  "bench:75:CUDA kernel benchmarks and bench/ptb_train_bench (cuda_*)"
+  "sanitizers:110:compute-sanitizer probe; memcheck per binary; racecheck on shared-memory kernels"
+  "bench:105:word2vec words/s with analogy accuracy; CUDA kernel benchmarks; ptb_train_bench cuda_*"
   "baseline:70:PyTorch/cuDNN baseline (bench/pytorch_baseline.py)"
 )
 ((with_apps)) &&
@@ -105,6 +107,7 @@ BENCH_FIRST=(ptb_train_bench w2v_train_cuda_bench bilstm_cuda_bench nce_cuda_ben
   word2vec_cuda_bench softmax_xent_cuda_bench optim_cuda_bench)
 SAN_CAP=${DEVICE_CHECK_SANITIZER_CAP:-60}
 BENCH_CAP=30
+W2V_QUALITY_CAP=45
 
 # ---- where things go -----------------------------------------------------------------------------
 mkdir -p "$out" || die "cannot create $out"
@@ -509,6 +512,33 @@ stage_sanitizers() {
 
 # ---- benchmarks ----------------------------------------------------------------------------------
 bench_filter() { [[ $1 == ptb_train_bench ]] && echo 'cuda_' || echo '.'; }
+# The word2vec trainer's words/s with its analogy accuracy (bench/w2v_gpu_quality): the CPU
+# trainer on every core (negatives per pair and per window), then the GPU pair and window
+# kernels, on the first 40 MB of wiki8.
+w2v_quality() {
+  local d=$1 data=$repo/.carry/data exe=$bin/w2v_gpu_quality
+  local corpus=$data/text8-substitute/wiki8.gz questions=$data/word2vec-eval/questions-words.txt.gz
+  if [[ ! -x $exe ]]; then
+    echo "no $exe" > "$d/w2v_gpu_quality.notrun"
+    ((dry)) && problem "the bench stage needs w2v_gpu_quality, not in $bin"
+    return
+  fi
+  if ((dry)); then
+    "$exe" --help > "$d/w2v_gpu_quality.txt" 2>&1 ||
+      problem "w2v_gpu_quality --help fails: $(tail -1 "$d/w2v_gpu_quality.txt")"
+    return
+  fi
+  if [[ ! -f $corpus || ! -f $questions ]]; then
+    echo "no carried wiki8 or analogy questions in $data" > "$d/w2v_gpu_quality.notrun"
+    return
+  fi
+  gzip -dc "$corpus" | head -c 40000000 > "$work/wiki8-40M"
+  say "w2v_gpu_quality (up to $(cap $W2V_QUALITY_CAP) s)"
+  timeout -k 5 "$(cap $W2V_QUALITY_CAP)" "$exe" --train "$work/wiki8-40M" --questions "$questions" \
+    > "$d/w2v_gpu_quality.txt" 2>&1
+  echo $? > "$d/w2v_gpu_quality.rc"
+  rm -f "$work/wiki8-40M"
+}
 stage_bench() {
   local d=$logs/bench n b names seen=" "
   mkdir -p "$d"
@@ -522,6 +552,7 @@ stage_bench() {
     ((dry)) && say "no CUDA benchmarks in $bin (built without them): the stage is listed, not run"
     return
   fi
+  w2v_quality "$d"
   for n in $names; do
     echo "$n" >> "$d/jobs.txt"
     timeout 60 "$bin/$n" --benchmark_list_tests --benchmark_filter="$(bench_filter "$n")" \

@@ -414,6 +414,7 @@ class Summary:
             self.emit(none + ": nothing run.", "")
             self.stage_results["bench"] = "no CUDA benchmarks"
             return
+        self.w2v_quality(d)
         results, blocks, errors, ran = [], [], 0, 0
         for name in lines_of(os.path.join(d, "jobs.txt")):
             base = os.path.join(d, name)
@@ -477,6 +478,32 @@ class Summary:
                 "",
             )
         self.stage_results["bench"] = f"{ran} programs" + (f", {errors} errors" if errors else "")
+
+    def w2v_quality(self, d):
+        """The word2vec table of bench/w2v_gpu_quality: words/s with analogy accuracy."""
+        base = os.path.join(d, "w2v_gpu_quality")
+        title = "### word2vec: words/s with analogy accuracy (`w2v_gpu_quality`)"
+        notrun = read(base + ".notrun").strip()
+        if notrun:
+            self.emit(title, "", f"Not run: {notrun}.", "")
+            return
+        text = read(base + ".txt")
+        if self.dry:
+            if text:
+                self.emit(title, "", "Dry run: `w2v_gpu_quality --help` works.", "")
+            return
+        rc = read_int(base + ".rc")
+        rows = [
+            line
+            for line in text.splitlines()
+            if line.startswith("|") or line.startswith("w2v_gpu_quality:")
+        ]
+        self.emit(title, "", *rows, "")
+        if rc is None or rc in TIMEOUT_RCS:
+            self.emit("Cut off by its time limit: the rows above are the runs that finished.", "")
+        elif rc != 0:
+            self.failures.append(f"w2v_gpu_quality {rc_text(rc)}: {short(text[-300:])}")
+            self.emit(f"`w2v_gpu_quality` failed ({rc_text(rc)}): {short(text[-300:])}", "")
 
     def baseline(self):
         txt = self.log("baseline.txt")

@@ -189,6 +189,18 @@ case $case_name in
     summary
     expect_in "$tmp/summary.md" "benchmark BM_A/2: CUDA error: an illegal memory access"
     expect_in "$tmp/summary.md" "BM_A/1  5.0 us"
+    # The word2vec quality table: its rows shown; cut off by its limit, the rows that finished
+    # and no failure; a crash, a failure.
+    printf '%s\n' "w2v_gpu_quality: wiki8-40M: 1 words" "| config | words/s |" "|---|---|" \
+      "| cpu | 2.1M |" > "$w/logs/bench/w2v_gpu_quality.txt"
+    echo 124 > "$w/logs/bench/w2v_gpu_quality.rc"
+    summary
+    expect_in "$tmp/summary.md" "| cpu | 2.1M |"
+    expect_in "$tmp/summary.md" "Cut off by its time limit"
+    expect_not_in "$tmp/summary.md" "w2v_gpu_quality timeout"
+    echo 139 > "$w/logs/bench/w2v_gpu_quality.rc"
+    summary
+    expect_in "$tmp/summary.md" "w2v_gpu_quality killed by signal 11"
     ;;
   bad_arguments)
     check 2 --bogus

@@ -196,10 +196,14 @@ TEST_F(App, AbsurdFlagsAreOneLineErrors) {
   expect_one_line_error(run("curnn-word2vec", base + "-classes 10"), "not supported");
   expect_one_line_error(run("curnn-word2vec", base + "-size abc"), "size");
   expect_one_line_error(run("curnn-word2vec", base + "-cbow 2"), "cbow");
+  expect_one_line_error(run("curnn-word2vec", base + "--negatives-per sideways"), "negatives-per");
+  expect_one_line_error(run("curnn-word2vec", base + "--negatives-per window -negative 33"),
+                        "-negative");
   expect_one_line_error(run("curnn-word2vec", "-output x"), "train");
   const RunResult help = run("curnn-word2vec", "--help");
   EXPECT_EQ(help.exit_code, 0);
   EXPECT_NE(help.out.find("--negative"), std::string::npos);
+  EXPECT_NE(help.out.find("--negatives-per"), std::string::npos);
 }
 
 // Hand-made vectors: king - man + woman = queen (rome, of paris - france + italy, is missing).

@@ -1,9 +1,12 @@
-// The fast trainer's kernel (cuda::w2v_train_chunks) against ref::train_sentence in double, with
-// injected window shrinks and negatives: single chunks and several chunks over disjoint words
-// (where the kernel must equal the sequential reference), skip-gram and CBOW, E from 1 to 512;
-// then the whole GPU trainer (hashed draws) on a corpus with known structure.
+// The fast trainer's kernels (cuda::w2v_train_chunks, W2vTrainKernel::kPairs and kWindow)
+// against ref::train_sentence in double, with injected window shrinks and negatives: single
+// chunks and several chunks over disjoint words (where the kernel must equal the sequential
+// reference), skip-gram and CBOW, E from 1 to 512, negatives that repeat and that hit the centre
+// word; for kWindow the reference gets the same K negatives for every pair slot of a window. Then
+// the whole GPU trainer (hashed draws) on a corpus with known structure, with either kernel.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstdint>
 #include <random>
@@ -24,10 +27,10 @@ struct ArrayDraws {
   const std::vector<std::int32_t>& shrinks;
   const std::vector<std::int32_t>& negatives;
   std::int64_t base;  // the chunk's first position in the batch
-  int P, K;
+  int P, K;           // P = 1: one set of negatives per window (every slot reads slot 0's)
   int shrink(int p) { return shrinks[static_cast<std::size_t>(base + p)]; }
   std::int32_t negative(int p, int slot, int k) {
-    return negatives[static_cast<std::size_t>(((base + p) * P + slot) * K + k)];
+    return negatives[static_cast<std::size_t>(((base + p) * P + (P == 1 ? 0 : slot)) * K + k)];
   }
 };
 
@@ -35,6 +38,7 @@ struct Case {
   int E, K, W;
   bool cbow;
   int chunks, length;
+  cuda::W2vTrainKernel kernel = cuda::W2vTrainKernel::kPairs;
 };
 
 // Chunk s uses words [1 + s * span, 1 + (s + 1) * span): disjoint between chunks; inside a chunk
@@ -51,14 +55,16 @@ void expect_kernel_matches_reference(const Case& c) {
     offsets.push_back(static_cast<std::int64_t>(ids.size()));
     alphas.push_back(0.05f + 0.01f * static_cast<float>(s % 5));
   }
-  const int P = c.cbow ? 1 : 2 * c.W;
+  const bool window = c.kernel == cuda::W2vTrainKernel::kWindow;
+  const int P = c.cbow || window ? 1 : 2 * c.W;
+  const int candidates = std::min(span, 4 + c.K / 4);  // negatives per chunk: few, so repeats
   std::vector<std::int32_t> shrinks(ids.size()), negatives(ids.size() * P * c.K);
   for (auto& b : shrinks) b = static_cast<std::int32_t>(rng() % c.W);
   for (std::size_t n = 0; n < ids.size(); ++n) {
     const std::int32_t first = 1 + static_cast<std::int32_t>(n / c.length) * span;
     for (int i = 0; i < P * c.K; ++i) {
       // Words of the same chunk: the centre itself and repeated negatives occur.
-      negatives[n * P * c.K + i] = first + static_cast<std::int32_t>(rng() % 4);
+      negatives[n * P * c.K + i] = first + static_cast<std::int32_t>(rng() % candidates);
     }
   }
   std::uniform_real_distribution<float> u(-0.5f, 0.5f);
@@ -94,10 +100,10 @@ void expect_kernel_matches_reference(const Case& c) {
   draws.negatives = d_negatives.data();
   cuda::w2v_train_chunks(c.E, c.K, c.W, c.cbow, V, c.chunks, d_ids.data(), d_offsets.data(),
                          d_alpha.data(), draws, d_syn0.data(), d_syn1neg.data(), d_loss.data(),
-                         d_pairs.data(), static_cast<cudaStream_t>(ctx.stream()));
-  const std::string what = std::string(c.cbow ? "cbow" : "skip-gram") + " E " +
-                           std::to_string(c.E) + " K " + std::to_string(c.K) + " W " +
-                           std::to_string(c.W);
+                         d_pairs.data(), static_cast<cudaStream_t>(ctx.stream()), c.kernel);
+  const std::string what =
+      std::string(window ? "window " : "pairs ") + std::string(c.cbow ? "cbow" : "skip-gram") +
+      " E " + std::to_string(c.E) + " K " + std::to_string(c.K) + " W " + std::to_string(c.W);
   EXPECT_TRUE(test::expect_close(what + " syn0", test::host_copy(ctx, d_syn0), ref0));
   EXPECT_TRUE(test::expect_close(what + " syn1neg", test::host_copy(ctx, d_syn1neg), ref1));
   EXPECT_TRUE(test::expect_close(what + " loss", test::host_copy(ctx, d_loss), ref_loss));
@@ -129,37 +135,87 @@ TEST(W2vTrainCuda, EveryRowWidthAndLargeK) {
   expect_kernel_matches_reference({128, 5, 5, false, 2, 3});    // shorter than the window
 }
 
-TEST(W2vTrainCuda, GpuTrainerAccountsWordsAndLearnsTopics) {
-  CURNN_REQUIRE_CUDA();
+void expect_trainer_learns_topics(bool window_negatives) {
   using namespace word2vec;
-  std::vector<std::string> words;
-  std::vector<std::int64_t> counts;
-  for (int w = 1; w <= 20; ++w) words.push_back("t" + std::to_string(w)), counts.push_back(1000);
-  const Vocabulary vocab = Vocabulary::from_counts(words, counts, 1);
-  Corpus corpus;
-  corpus.line_offsets = {0};
-  std::mt19937 rng(5);
-  for (int line = 0; line < 400; ++line) {
-    for (int i = 0; i < 50; ++i) {
-      corpus.ids.push_back(vocab.find("t" + std::to_string(1 + (line % 2) * 10 + rng() % 10)));
-    }
-    corpus.line_offsets.push_back(corpus.num_words());
-  }
-  corpus.sentence_offsets = corpus.line_offsets;
+  const word2vec::test::TopicCorpus t = word2vec::test::two_topic_corpus();
   Context ctx = Context::cuda();
   ctx.set_deterministic(false);  // the GPU trainer is Hogwild
   TrainOptions o;
   o.size = 16, o.window = 3, o.negative = 3, o.iter = 5, o.sample = 0, o.cbow = false;
   o.alpha = 0.025, o.table_size = 100000, o.gpu_concurrent_chunks = 7;
-  const TrainResult r = train(ctx, vocab, corpus, o);
-  EXPECT_EQ(r.words_read, 5 * corpus.num_words());
-  EXPECT_EQ(r.words_trained, 5 * corpus.num_words());
+  o.window_negatives = window_negatives;
+  const TrainResult r = train(ctx, t.vocab, t.corpus, o);
+  EXPECT_EQ(r.words_read, 5 * t.corpus.num_words());
+  EXPECT_EQ(r.words_trained, 5 * t.corpus.num_words());
   EXPECT_TRUE(std::isfinite(r.loss));
-  const auto cosine = [&](const std::string& a, const std::string& b) {
-    return word2vec::test::syn0_cosine(r, vocab, o.size, a, b);
+  word2vec::test::expect_topics_separated(r, t.vocab, o.size);
+}
+
+TEST(W2vTrainCuda, GpuTrainerAccountsWordsAndLearnsTopics) {
+  CURNN_REQUIRE_CUDA();
+  expect_trainer_learns_topics(false);
+}
+
+constexpr auto kWindow = cuda::W2vTrainKernel::kWindow;
+
+TEST(W2vTrainWindowCuda, SingleChunkSkipGramMatchesReference) {
+  CURNN_REQUIRE_CUDA();
+  expect_kernel_matches_reference({128, 5, 5, false, 1, 300, kWindow});
+}
+
+TEST(W2vTrainWindowCuda, SingleChunkCbowMatchesReference) {
+  CURNN_REQUIRE_CUDA();
+  expect_kernel_matches_reference({128, 5, 5, true, 1, 300, kWindow});
+}
+
+TEST(W2vTrainWindowCuda, ManyDisjointChunksMatchReference) {
+  CURNN_REQUIRE_CUDA();
+  expect_kernel_matches_reference({100, 5, 5, false, 64, 97, kWindow});
+  expect_kernel_matches_reference({300, 7, 3, true, 16, 50, kWindow});
+}
+
+// Every float4 width (E <= 128, 256, 512, with lanes past the row's end), several groups of
+// negatives (K 25: groups of 8, 4 and 2 rows), K = 32 (the most), shorter than the window.
+TEST(W2vTrainWindowCuda, EveryRowWidthAndLargeK) {
+  CURNN_REQUIRE_CUDA();
+  for (const int E : {4, 36, 64, 128, 132, 256, 260, 512}) {
+    expect_kernel_matches_reference({E, 3, 2, false, 3, 40, kWindow});
+  }
+  for (const int E : {128, 256, 512}) {
+    expect_kernel_matches_reference({E, 25, 4, false, 2, 60, kWindow});
+  }
+  expect_kernel_matches_reference({64, 32, 2, false, 2, 30, kWindow});
+  expect_kernel_matches_reference({128, 5, 5, false, 2, 3, kWindow});
+}
+
+TEST(W2vTrainWindowCuda, RefusesShapesItCannotTake) {
+  CURNN_REQUIRE_CUDA();
+  Context ctx = Context::cuda();
+  auto ids = test::device_copy(std::vector<std::int32_t>{1, 2, 1});
+  auto offsets = test::device_copy(std::vector<std::int64_t>{0, 3});
+  auto alpha = test::device_copy(std::vector<float>{0.025f});
+  auto negatives = test::device_copy(std::vector<std::int32_t>(3 * 33, 1));
+  auto shrinks = test::device_copy(std::vector<std::int32_t>(3, 0));
+  auto syn0 = test::device_copy(std::vector<float>(3 * 32 + 4, 0.1f));
+  auto syn1neg = test::device_copy(std::vector<float>(3 * 32, 0.1f));
+  cuda::W2vTrainDraws draws;
+  draws.shrink = shrinks.data();
+  draws.negatives = negatives.data();
+  const auto run = [&](int E, int K, float* syn0_rows) {
+    cuda::w2v_train_chunks(E, K, 1, false, 3, 1, ids.data(), offsets.data(), alpha.data(), draws,
+                           syn0_rows, syn1neg.data(), nullptr, nullptr,
+                           static_cast<cudaStream_t>(ctx.stream()), kWindow);
   };
-  EXPECT_GT(cosine("t1", "t2"), cosine("t1", "t12") + 0.3);
-  EXPECT_GT(cosine("t13", "t17"), cosine("t13", "t7") + 0.3);
+  EXPECT_THROW(run(30, 5, syn0.data()), ArgumentError);      // E % 4 != 0
+  EXPECT_THROW(run(32, 33, syn0.data()), ArgumentError);     // K > 32
+  EXPECT_THROW(run(32, 5, syn0.data() + 1), ArgumentError);  // rows not 16-byte aligned
+  EXPECT_NO_THROW(run(32, 5, syn0.data()));
+  ctx.synchronize();
+}
+
+TEST(W2vTrainWindowCuda, GpuTrainerAccountsWordsAndLearnsTopics) {
+  CURNN_REQUIRE_CUDA();
+  expect_trainer_learns_topics(true);
 }
 
 }  // namespace

@@ -265,31 +265,37 @@ TEST(W2vTrainCpu, ProgressLearningRateFallsToTheFloor) {
 }
 
 TEST(W2vTrainCpu, LearnsCooccurrence) {
-  // Two topics: words 1-10 only co-occur with each other, 11-20 likewise.
-  std::vector<std::string> words;
-  std::vector<std::int64_t> counts;
-  for (int w = 1; w <= 20; ++w) words.push_back("t" + std::to_string(w)), counts.push_back(1000);
-  const Vocabulary vocab = Vocabulary::from_counts(words, counts, 1);
-  Corpus corpus;
-  corpus.line_offsets = {0};
-  std::mt19937 rng(5);
-  for (int line = 0; line < 400; ++line) {
-    const int topic = line % 2;
-    for (int i = 0; i < 50; ++i) {
-      corpus.ids.push_back(vocab.find("t" + std::to_string(1 + topic * 10 + rng() % 10)));
-    }
-    corpus.line_offsets.push_back(corpus.num_words());
-  }
-  corpus.sentence_offsets = corpus.line_offsets;
+  const test::TopicCorpus t = test::two_topic_corpus();
   Context ctx = Context::cpu();
   TrainOptions o = small_options();
   o.iter = 5, o.sample = 0;
-  const TrainResult r = train(ctx, vocab, corpus, o);
-  const auto cosine = [&](const std::string& a, const std::string& b) {
-    return word2vec::test::syn0_cosine(r, vocab, o.size, a, b);
-  };
-  EXPECT_GT(cosine("t1", "t2"), cosine("t1", "t12") + 0.3);
-  EXPECT_GT(cosine("t13", "t17"), cosine("t13", "t7") + 0.3);
+  test::expect_topics_separated(train(ctx, t.vocab, t.corpus, o), t.vocab, o.size);
+  o.window_negatives = true;
+  test::expect_topics_separated(train(ctx, t.vocab, t.corpus, o), t.vocab, o.size);
+}
+
+// One set of negatives per window: CBOW (one pair per window) draws and trains exactly as with a
+// set per pair; skip-gram draws fewer, so its vectors differ, reproducibly with one thread.
+TEST(W2vTrainCpu, WindowNegativesLeaveCbowUnchangedAndChangeSkipGram) {
+  const Vocabulary vocab = zipf_vocab(100);
+  const Corpus corpus = zipf_corpus(vocab, 5000, 2);
+  Context ctx = Context::cpu();
+  for (const bool cbow : {true, false}) {
+    TrainOptions o = small_options();
+    o.sample = 1e-3, o.cbow = cbow;
+    const TrainResult pair = train(ctx, vocab, corpus, o);
+    o.window_negatives = true;
+    const TrainResult a = train(ctx, vocab, corpus, o), b = train(ctx, vocab, corpus, o);
+    EXPECT_TRUE(a.syn0 == b.syn0 && a.syn1neg == b.syn1neg) << "cbow " << cbow;
+    if (cbow) {
+      EXPECT_TRUE(a.syn0 == pair.syn0 && a.syn1neg == pair.syn1neg);
+      EXPECT_EQ(a.loss, pair.loss);
+      EXPECT_EQ(a.pairs, pair.pairs);
+    } else {
+      EXPECT_NE(a.syn0, pair.syn0);
+      EXPECT_TRUE(std::isfinite(a.loss));
+    }
+  }
 }
 
 TEST(W2vTrainOptions, AbsurdValuesAreOneLineErrors) {
@@ -313,7 +319,11 @@ TEST(W2vTrainOptions, AbsurdValuesAreOneLineErrors) {
   expect_bad([](TrainOptions& o) { o.sample = -1; }, "-sample");
   expect_bad([](TrainOptions& o) { o.alpha = 0; }, "-alpha");
   expect_bad([](TrainOptions& o) { o.iter = 0; }, "-iter");
+  expect_bad([](TrainOptions& o) { o.window_negatives = true, o.negative = 33; }, "-negative");
   EXPECT_NO_THROW(validate(TrainOptions()));
+  TrainOptions window;
+  window.window_negatives = true, window.size = 128, window.negative = kWindowNegativesMax;
+  EXPECT_NO_THROW(validate(window));
 }
 
 }  // namespace

@@ -42,12 +42,14 @@ inline SyntheticCorpus zipf_corpus(std::int32_t V, std::int64_t words) {
   return s;
 }
 
-// Bytes one trained word moves in the fast trainer's model (kernels/w2v_train.cu's header):
-// its syn0 row in and out and its positive syn1neg row in and out, plus K negative rows read and
-// added per pair.
-inline double w2v_train_bytes(std::int64_t words_trained, std::int64_t pairs, int E, int K) {
+// Bytes one trained word moves in the fast trainer's model (the kernels' headers): its syn0 row
+// in and out and its positive syn1neg row in and out, plus K negative rows read and added: per
+// pair (the pair kernel) or per word (window_negatives: the window kernel).
+inline double w2v_train_bytes(std::int64_t words_trained, std::int64_t pairs, int E, int K,
+                              bool window_negatives = false) {
   const double row = 4.0 * E;
-  return static_cast<double>(words_trained) * 4 * row + static_cast<double>(pairs) * K * 2 * row;
+  const auto negative_sets = static_cast<double>(window_negatives ? words_trained : pairs);
+  return static_cast<double>(words_trained) * 4 * row + negative_sets * K * 2 * row;
 }
 
 }  // namespace curnn::bench

@@ -3,6 +3,7 @@
 #include "curnn/word2vec/trainer.hpp"
 
 #include <algorithm>
+#include <array>
 #include <atomic>
 #include <chrono>
 #include <cmath>
@@ -19,6 +20,8 @@
 #if CURNN_HAVE_CUDA
 #include "curnn/cuda/check.hpp"
 #include "curnn/cuda/w2v_train.hpp"
+#include "curnn/pinned.hpp"
+static_assert(curnn::word2vec::kWindowNegativesMax == curnn::cuda::kW2vWindowMaxNegatives);
 #endif
 
 namespace curnn::word2vec {
@@ -100,18 +103,30 @@ class SentenceReader {
   std::vector<std::int64_t>::const_iterator line_end_;
 };
 
-// word2vec.c's draws from one LCG state, in its order (ref::train_sentence's Draws).
+// word2vec.c's draws from one LCG state, in its order (ref::train_sentence's Draws). With
+// per_window (TrainOptions::window_negatives) a window's first pair draws its K negatives in that
+// order and the window's other pairs reuse them: CBOW (one pair per window) draws exactly as
+// without it.
 struct LcgDraws {
   std::uint64_t& rng;
   int window;
   const UnigramTable& table;
   std::int32_t vocab_size;
+  bool per_window = false;
+  int window_drawn = 0;  // per_window: negatives of the current window drawn so far
+  std::array<std::int32_t, kWindowNegativesMax> window_negatives{};
 
-  int shrink(int) {
+  int shrink(int) {  // called once per window, before its negatives
+    window_drawn = 0;
     rng = lcg_next(rng);
     return static_cast<int>(rng % static_cast<std::uint64_t>(window));
   }
-  std::int32_t negative(int, int, int) {
+  std::int32_t negative(int, int, int k) {
+    if (!per_window) return draw();
+    if (k >= window_drawn) window_negatives[static_cast<std::size_t>(k)] = draw(), ++window_drawn;
+    return window_negatives[static_cast<std::size_t>(k)];
+  }
+  std::int32_t draw() {
     rng = lcg_next(rng);
     // table.sample(rng), with the modulo by word2vec.c's table size a compile-time constant (a
     // multiplication instead of a 64-bit division, which would cost as much as a target's
@@ -248,7 +263,7 @@ void train_on_cpu(const Vocabulary& vocab, const Corpus& corpus, const TrainOpti
     WorkerCounters& mine = counters[t];
     std::uint64_t rng = splitmix64(o.seed + t);
     SentenceReader reader(corpus, keep, shards[t].first, shards[t].second);
-    LcgDraws draws{rng, o.window, table, vocab.size()};
+    LcgDraws draws{rng, o.window, table, vocab.size(), o.window_negatives};
     std::vector<std::int32_t> sentence;
     std::vector<float> neu1(static_cast<std::size_t>(o.size)), neu1e(neu1.size());
     ref::SgnsLossSum loss;
@@ -345,31 +360,6 @@ void train_on_cpu(const Vocabulary& vocab, const Corpus& corpus, const TrainOpti
 
 #if CURNN_HAVE_CUDA
 
-// Page-locked host memory of n elements (cudaMallocHost): copies from and to it run
-// asynchronously, overlapping kernels. Move-only.
-template <class T>
-class PinnedBuffer {
- public:
-  explicit PinnedBuffer(std::size_t n) : size_(n) {
-    void* p = nullptr;
-    CURNN_CUDA_CHECK(cudaMallocHost(&p, std::max<std::size_t>(n, 1) * sizeof(T)));
-    data_ = static_cast<T*>(p);
-  }
-  ~PinnedBuffer() {
-    if (data_) cudaFreeHost(data_);
-  }
-  PinnedBuffer(const PinnedBuffer&) = delete;
-  PinnedBuffer& operator=(const PinnedBuffer&) = delete;
-  PinnedBuffer(PinnedBuffer&& o) noexcept
-      : data_(std::exchange(o.data_, nullptr)), size_(std::exchange(o.size_, 0)) {}
-  T* data() noexcept { return data_; }
-  std::size_t size() const noexcept { return size_; }
-
- private:
-  T* data_ = nullptr;
-  std::size_t size_ = 0;
-};
-
 // Owns a CUDA event or stream, released by Destroy. Move-only.
 template <class Handle, cudaError_t (*Destroy)(Handle)>
 class UniqueCudaHandle {
@@ -456,6 +446,12 @@ void train_on_gpu(Context& ctx, const Vocabulary& vocab, const Corpus& corpus,
   ProgressReporter reporter(progress, total_words, o.alpha, start);
   auto last_report = start;
 
+  CURNN_CHECK_ARG(!o.window_negatives || o.size % cuda::kW2vWindowSizeMultiple == 0,
+                  "-size must be a multiple of "
+                      << cuda::kW2vWindowSizeMultiple
+                      << " with one set of negatives per window on the GPU, got " << o.size);
+  const auto kernel =
+      o.window_negatives ? cuda::W2vTrainKernel::kWindow : cuda::W2vTrainKernel::kPairs;
   const int max_chunks = o.gpu_concurrent_chunks;
   const std::size_t max_words = static_cast<std::size_t>(max_chunks) * kMaxSentenceLength;
   GpuBatch batches[2] = {GpuBatch(dev, max_chunks, max_words),
@@ -517,7 +513,7 @@ void train_on_gpu(Context& ctx, const Vocabulary& vocab, const Corpus& corpus,
       draws.table_size = table.size();
       cuda::w2v_train_chunks(o.size, o.negative, o.window, o.cbow, vocab.size(), S, s.ids.data(),
                              s.offsets.data(), s.alpha.data(), draws, syn0.data(), syn1neg.data(),
-                             s.loss.data(), s.pairs.data(), stream);
+                             s.loss.data(), s.pairs.data(), stream, kernel);
       CURNN_CUDA_CHECK(cudaMemcpyAsync(s.host_loss.data(), s.loss.data(), S * sizeof(float),
                                        cudaMemcpyDeviceToHost, stream));
       CURNN_CUDA_CHECK(cudaMemcpyAsync(s.host_pairs.data(), s.pairs.data(),
@@ -582,6 +578,10 @@ void validate(const TrainOptions& o) {
   CURNN_CHECK_ARG(o.table_size >= 1, "the unigram table needs >= 1 slot, got " << o.table_size);
   CURNN_CHECK_ARG(o.gpu_concurrent_chunks >= 1 && o.gpu_concurrent_chunks <= (1 << 20),
                   "gpu_concurrent_chunks must be in [1, 2^20], got " << o.gpu_concurrent_chunks);
+  CURNN_CHECK_ARG(!o.window_negatives || o.negative <= kWindowNegativesMax,
+                  "-negative must be at most " << kWindowNegativesMax
+                                               << " with one set of negatives per window, got "
+                                               << o.negative);
 }
 
 double learning_rate(double alpha, std::int64_t words_done, std::int64_t total_words) {

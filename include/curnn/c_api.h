@@ -166,6 +166,7 @@ typedef struct curnn_w2v_options {
   uint64_t seed;
   int64_t table_size; /* unigram table slots (word2vec.c: 1e8) */
   int32_t gpu_concurrent_chunks;
+  int32_t window_negatives; /* 1: one set of negatives per window (--negatives-per window) */
 } curnn_w2v_options;
 /* Called about every interval seconds and at the end, from the training thread. */
 typedef void (*curnn_w2v_progress_fn)(void* state, int64_t words_done, int64_t total_words,

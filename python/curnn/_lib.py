@@ -58,6 +58,7 @@ class W2vOptions(ctypes.Structure):
         ("seed", ctypes.c_uint64),
         ("table_size", ctypes.c_int64),
         ("gpu_concurrent_chunks", ctypes.c_int32),
+        ("window_negatives", ctypes.c_int32),
     ]
 
 

@@ -16,9 +16,16 @@ from . import _lib
 from .torch._tensors import context_for, describe
 
 
+def _negatives_per_window(negatives_per):
+    if negatives_per not in ("pair", "window"):
+        raise ValueError(f"negatives_per must be 'pair' or 'window', got {negatives_per!r}")
+    return negatives_per == "window"
+
+
 def train(corpus_path, size=100, window=5, sample=1e-3, negative=5, threads=None, iter=5,
           alpha=None, cbow=True, min_count=5, seed=1, table_size=100_000_000, device="cpu",
-          gpu_concurrent_chunks=1024, progress=None, progress_interval=1.0):
+          gpu_concurrent_chunks=1024, negatives_per="pair", progress=None,
+          progress_interval=1.0):
     """Trains word vectors on the corpus at corpus_path (plain or .gz), as
     `word2vec -train corpus_path -size ... -hs 0`.
 
@@ -26,7 +33,9 @@ def train(corpus_path, size=100, window=5, sample=1e-3, negative=5, threads=None
     vocabulary list (id order: "</s>" first, then by decreasing count; bytes that are not UTF-8
     are kept as surrogate escapes, str.encode('utf-8', 'surrogateescape') gives them back).
     alpha defaults to word2vec.c's (0.05 for CBOW, 0.025 for skip-gram); threads to the CPU
-    count; device 'cpu' or 'cuda' (the GPU trainer). progress(words_done, total_words, alpha,
+    count; device 'cpu' or 'cuda' (the GPU trainer). negatives_per 'pair' draws word2vec.c's
+    negatives for every pair, 'window' one set per centre word shared by its window's pairs
+    (curnn-word2vec --negatives-per). progress(words_done, total_words, alpha,
     loss, seconds) is called about every progress_interval seconds. Errors (a missing or empty
     corpus, options out of range) raise curnn.CurnnError / curnn.ArgumentError with libcurnn's
     message."""
@@ -35,7 +44,8 @@ def train(corpus_path, size=100, window=5, sample=1e-3, negative=5, threads=None
         threads=threads if threads is not None else (os.cpu_count() or 1), iter=iter,
         alpha=alpha if alpha is not None else (0.05 if cbow else 0.025), cbow=int(bool(cbow)),
         min_count=min_count, seed=seed, table_size=table_size,
-        gpu_concurrent_chunks=gpu_concurrent_chunks)
+        gpu_concurrent_chunks=gpu_concurrent_chunks,
+        window_negatives=int(_negatives_per_window(negatives_per)))
     if device == "cpu":
         context = _lib.cpu_context()
     elif str(device).startswith("cuda"):

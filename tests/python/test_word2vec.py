@@ -53,8 +53,8 @@ class Word2Vec(unittest.TestCase):
         with tempfile.TemporaryDirectory() as tmp:
             corpus = Path(tmp) / "corpus.txt"
             write_corpus(corpus)
-            for cbow in (False, True):
-                with self.subTest(cbow=cbow):
+            for cbow, per in ((False, "pair"), (True, "pair"), (False, "window")):
+                with self.subTest(cbow=cbow, negatives_per=per):
                     out = Path(tmp) / "vectors.bin"
                     o = self.options
                     command = [str(APP), "-train", str(corpus), "-output", str(out),
@@ -62,10 +62,11 @@ class Word2Vec(unittest.TestCase):
                                "-window", str(o["window"]), "-negative", str(o["negative"]),
                                "-iter", str(o["iter"]), "-min-count", str(o["min_count"]),
                                "-sample", str(o["sample"]), "-threads", "1", "-debug", "0",
-                               "--device", "cpu"]
+                               "--device", "cpu", "--negatives-per", per]
                     subprocess.run(command, check=True, stdout=subprocess.DEVNULL)
                     app_words, app_vectors = read_binary_vectors(out)
-                    vectors, words = curnn.word2vec.train(str(corpus), cbow=cbow, **o)
+                    vectors, words = curnn.word2vec.train(str(corpus), cbow=cbow,
+                                                          negatives_per=per, **o)
                     self.assertEqual(words, app_words)
                     self.assertTrue(torch.equal(vectors, app_vectors),
                                     f"max difference {(vectors - app_vectors).abs().max()}")
@@ -92,6 +93,16 @@ class Word2Vec(unittest.TestCase):
             _, all_words = curnn.word2vec.train(str(corpus), size=5, min_count=1, iter=1,
                                                 threads=1, table_size=1000)
             self.assertIn("\udcffz", all_words, "invalid UTF-8 kept as surrogate escapes")
+
+    def test_negatives_per_is_checked(self):
+        with tempfile.TemporaryDirectory() as tmp:
+            corpus = Path(tmp) / "corpus.txt"
+            write_corpus(corpus, words=200)
+            with self.assertRaisesRegex(ValueError, "negatives_per"):
+                curnn.word2vec.train(str(corpus), negatives_per="sideways")
+            with self.assertRaisesRegex(curnn.ArgumentError, "-negative must be at most 32"):
+                curnn.word2vec.train(str(corpus), negatives_per="window", negative=33,
+                                     threads=1)
 
 
 if __name__ == "__main__":

@@ -49,6 +49,9 @@
 
 namespace curnn::word2vec {
 
+// The most negatives that window_negatives takes (cuda::kW2vWindowMaxNegatives).
+inline constexpr int kWindowNegativesMax = 32;
+
 struct TrainOptions {
   int size = 100;        // E, -size
   int window = 5;        // W, -window
@@ -62,6 +65,11 @@ struct TrainOptions {
   std::int64_t table_size = 100000000;  // unigram table slots (word2vec.c's 1e8)
   // GPU only: sentence chunks trained at once (one warp each); bounds the Hogwild staleness.
   int gpu_concurrent_chunks = 1024;
+  // One set of K negatives per centre word, shared by all the pairs of its window, instead of
+  // word2vec.c's set per pair (skip-gram; CBOW has one pair per window and trains exactly as
+  // without it). Both backends; on the GPU it selects cuda::W2vTrainKernel::kWindow (fewer
+  // bytes and atomic adds per word), which needs size % 4 == 0. negative <= kWindowNegativesMax.
+  bool window_negatives = false;
   // Polled every 10,000 words per worker (GPU: per launch); true stops training early with
   // TrainResult::stopped set (e.g. on SIGINT/SIGTERM). Empty: never.
   std::function<bool()> stop_requested;
