@@ -5,28 +5,54 @@
 // host's launch overhead: the context is synchronized at the end of every step. The cuda_*_graph
 // cases run the same step as one CUDA Graph replay (include/curnn/graph.hpp, curnn-ptb --graph
 // on): the ids and the dropout offset from page-locked staging, the learning rate from device
-// memory.
+// memory. The *_persistent cases run the LSTM layers' recurrence with the persistent loop
+// (curnn-ptb --recurrent persistent; kernels/lstm_persistent.cu), the others per step (auto); a
+// shape the persistent loop cannot hold (medium, large: Wh beyond one cluster) has no such case.
 #include <benchmark/benchmark.h>
 
 #include <chrono>
+#include <memory>
 #include <random>
+#include <string>
 
 #include "curnn/graph.hpp"
 #include "curnn/nn/lstm_lm.hpp"
+#include "curnn/nn/persistent_loop.hpp"
 
 namespace {
 
 using curnn::Context;
+using curnn::nn::RecurrentMode;
 
-void BM_PtbTrain(benchmark::State& state, bool cuda, const char* config) {
+// The language model for `config` on ctx with the recurrent loop `mode`; nullptr (and the
+// benchmark skipped, saying why) where the persistent loop cannot run the shape.
+std::unique_ptr<curnn::nn::LstmLanguageModel<float>> make_lm(benchmark::State& state, Context& ctx,
+                                                             const curnn::nn::LmConfig& cfg,
+                                                             RecurrentMode mode) {
+  if (mode == RecurrentMode::Persistent) {
+    const std::string why =
+        curnn::nn::persistent_loop_unsupported(ctx, cfg.batch_size, cfg.hidden_size);
+    if (!why.empty()) {
+      state.SkipWithError(why.c_str());
+      return nullptr;
+    }
+  }
+  auto lm = std::make_unique<curnn::nn::LstmLanguageModel<float>>(ctx, cfg, mode);
+  lm->initialize(ctx, 1);
+  return lm;
+}
+
+void BM_PtbTrain(benchmark::State& state, bool cuda, const char* config,
+                 RecurrentMode mode = RecurrentMode::Auto) {
   if (cuda && !curnn::cuda_available()) {
     state.SkipWithError("no CUDA device");
     return;
   }
   Context ctx = cuda ? Context::cuda() : Context::cpu();
   curnn::nn::LmConfig cfg = curnn::nn::lm_config(config);
-  curnn::nn::LstmLanguageModel<float> lm(ctx, cfg);
-  lm.initialize(ctx, 1);
+  const auto model = make_lm(state, ctx, cfg, mode);
+  if (!model) return;
+  auto& lm = *model;
   const int T = cfg.num_steps, B = cfg.batch_size;
   std::mt19937 rng(3);
   std::uniform_int_distribution<int> word(0, cfg.vocab_size - 1);
@@ -54,18 +80,21 @@ void BM_PtbTrain(benchmark::State& state, bool cuda, const char* config) {
   }
   state.counters["words/s"] =
       benchmark::Counter(static_cast<double>(T) * B, benchmark::Counter::kIsIterationInvariantRate);
-  state.SetLabel(std::string(config) + (cuda ? " cuda" : " cpu"));
+  state.SetLabel(std::string(config) + (cuda ? " cuda " : " cpu ") +
+                 curnn::nn::recurrent_mode_name(mode));
 }
 
-void BM_PtbTrainGraph(benchmark::State& state, const char* config) {
+void BM_PtbTrainGraph(benchmark::State& state, const char* config,
+                      RecurrentMode mode = RecurrentMode::Auto) {
   if (!curnn::cuda_available()) {
     state.SkipWithError("no CUDA device");
     return;
   }
   Context ctx = Context::cuda();
   curnn::nn::LmConfig cfg = curnn::nn::lm_config(config);
-  curnn::nn::LstmLanguageModel<float> lm(ctx, cfg);
-  lm.initialize(ctx, 1);
+  const auto model = make_lm(state, ctx, cfg, mode);
+  if (!model) return;
+  auto& lm = *model;
   const int T = cfg.num_steps, B = cfg.batch_size;
   const std::size_t n = static_cast<std::size_t>(T) * B;
   std::mt19937 rng(3);
@@ -105,7 +134,7 @@ void BM_PtbTrainGraph(benchmark::State& state, const char* config) {
   if (graphs.stats().captures != 1) state.SkipWithError("the step was captured more than once");
   state.counters["words/s"] =
       benchmark::Counter(static_cast<double>(T) * B, benchmark::Counter::kIsIterationInvariantRate);
-  state.SetLabel(std::string(config) + " cuda graph");
+  state.SetLabel(std::string(config) + " cuda graph " + curnn::nn::recurrent_mode_name(mode));
 }
 
 BENCHMARK_CAPTURE(BM_PtbTrain, cpu_small, false, "small")->UseManualTime()->MinTime(2.0);
@@ -116,5 +145,11 @@ BENCHMARK_CAPTURE(BM_PtbTrain, cuda_medium, true, "medium")->UseManualTime()->Mi
 BENCHMARK_CAPTURE(BM_PtbTrain, cuda_large, true, "large")->UseManualTime()->MinTime(1.0);
 BENCHMARK_CAPTURE(BM_PtbTrainGraph, cuda_small_graph, "small")->UseManualTime()->MinTime(1.0);
 BENCHMARK_CAPTURE(BM_PtbTrainGraph, cuda_medium_graph, "medium")->UseManualTime()->MinTime(1.0);
+BENCHMARK_CAPTURE(BM_PtbTrain, cuda_small_persistent, true, "small", RecurrentMode::Persistent)
+    ->UseManualTime()
+    ->MinTime(1.0);
+BENCHMARK_CAPTURE(BM_PtbTrainGraph, cuda_small_persistent_graph, "small", RecurrentMode::Persistent)
+    ->UseManualTime()
+    ->MinTime(1.0);
 
 }  // namespace

@@ -1,12 +1,15 @@
 #!/usr/bin/env python3
 """PyTorch/cuDNN baselines at libcurnn's experiment shapes, run beside our benchmarks on the
-same GPU (scripts/device-check.sh). FP32 with TF32 off, as PERFORMANCE.md asks.
+same GPU (scripts/device-check.sh), under two settings (--settings): "fp32", FP32 with TF32 off
+(PERFORMANCE.md) and cudnn.benchmark on; "default", PyTorch's out-of-the-box settings (no
+backend flag touched: whatever TF32 and cudnn.benchmark defaults this PyTorch has).
 
 - PTB LM training (embedding -> 2-layer nn.LSTM -> linear -> CE, SGD with global-norm clip):
   words/s for the small, medium and large configs (batch 20; num_steps 20/35/35).
 - BiLSTM MNIST (batch 128, 28 rows of 28 pixels, H 256, bidirectional, Adam): samples/s.
 - Ceilings: device-to-device copy GB/s (read + write) and FP32 GEMM TFLOP/s.
-Prints each row as it is measured (a run cut off by scripts/device-check.sh's limit keeps the
+Rows in the order ptb-small, ptb-medium, bilstm, ptb-large, each under every setting. Prints
+each row as it is measured (a run cut off by scripts/device-check.sh's limit keeps the
 rows it finished) and writes JSON (--out). --check-args only checks the arguments (the dry run).
 
 --device cpu (bench/compare_cpu.sh): the same models on the CPU with --threads intra-op threads,
@@ -26,6 +29,20 @@ except ImportError:  # only --check-args works without torch
 
 DEVICE = "cuda"
 LSTM_NAME = "cuDNN nn.LSTM"
+SETTINGS = ("fp32", "default")
+DEFAULT_FLAGS = {}  # PyTorch's own backend flags, read before any change
+
+
+def apply_settings(setting):
+    """Sets the CUDA backend flags of `setting` ("fp32" or "default")."""
+    if setting == "fp32":
+        torch.backends.cuda.matmul.allow_tf32 = False
+        torch.backends.cudnn.allow_tf32 = False
+        torch.backends.cudnn.benchmark = True
+    else:
+        torch.backends.cuda.matmul.allow_tf32 = DEFAULT_FLAGS["matmul_tf32"]
+        torch.backends.cudnn.allow_tf32 = DEFAULT_FLAGS["cudnn_tf32"]
+        torch.backends.cudnn.benchmark = DEFAULT_FLAGS["cudnn_benchmark"]
 
 
 def sync():
@@ -123,14 +140,14 @@ def ceilings():
 def print_row(r):
     rate = (f"{r['words_per_s']:,.0f} words/s" if "words_per_s" in r
             else f"{r['samples_per_s']:,.0f} samples/s")
-    print(f"{r['name']:<36} {rate:>20}  {r['ms_per_step']:.2f} ms/step", flush=True)
+    print(f"{r['name']:<52} {rate:>20}  {r['ms_per_step']:.2f} ms/step", flush=True)
 
 
 RUNS = {
     "ptb-small": lambda: ptb("small", 200, 20, 1.0, 5),
     "ptb-medium": lambda: ptb("medium", 650, 35, 0.5, 5),
-    "ptb-large": lambda: ptb("large", 1500, 35, 0.35, 10),
     "bilstm": bilstm,
+    "ptb-large": lambda: ptb("large", 1500, 35, 0.35, 10),
 }
 
 
@@ -145,6 +162,9 @@ def main():
                     "0: torch's default)")
     ap.add_argument("--only", default=",".join(RUNS),
                     help="comma-separated rows to run (default: all): " + ", ".join(RUNS))
+    ap.add_argument("--settings", default=",".join(SETTINGS),
+                    help="--device cuda: comma-separated settings per row (default: all): "
+                    + ", ".join(SETTINGS))
     ap.add_argument("--check-args", action="store_true",
                     help="only check the arguments and exit (scripts/device-check.sh --dry-run)")
     args = ap.parse_args()
@@ -152,6 +172,10 @@ def main():
     unknown = [r for r in only if r not in RUNS]
     if unknown or not only:
         ap.error(f"--only {args.only}: expected a comma-separated list of {', '.join(RUNS)}")
+    settings = [x for x in args.settings.split(",") if x]
+    if not settings or any(x not in SETTINGS for x in settings):
+        ap.error(f"--settings {args.settings}: expected a comma-separated list of "
+                 f"{', '.join(SETTINGS)}")
     if args.threads < 0:
         ap.error(f"--threads {args.threads}: expected 0 or more")
     if args.check_args:
@@ -160,26 +184,37 @@ def main():
         raise SystemExit("pytorch_baseline.py: error: No module named 'torch' in " + sys.executable)
     DEVICE = args.device
     if DEVICE == "cpu":
+        settings = [None]
         LSTM_NAME = "CPU nn.LSTM"
         if args.threads:
             torch.set_num_threads(args.threads)
         res = {"torch": torch.__version__, "device": "cpu", "threads": torch.get_num_threads()}
         print(f"torch {res['torch']} on the CPU, {res['threads']} threads", flush=True)
     else:
-        torch.backends.cuda.matmul.allow_tf32 = False
-        torch.backends.cudnn.allow_tf32 = False
-        torch.backends.cudnn.benchmark = True
+        DEFAULT_FLAGS.update(matmul_tf32=torch.backends.cuda.matmul.allow_tf32,
+                             cudnn_tf32=torch.backends.cudnn.allow_tf32,
+                             cudnn_benchmark=torch.backends.cudnn.benchmark)
+        apply_settings("fp32")
         res = {"torch": torch.__version__, "cudnn": torch.backends.cudnn.version(),
-               "device": torch.cuda.get_device_name(0), "tf32": False}
-        print(f"torch {res['torch']} cuDNN {res['cudnn']} on {res['device']} (TF32 off)",
-              flush=True)
+               "device": torch.cuda.get_device_name(0), "settings": settings,
+               "default_flags": dict(DEFAULT_FLAGS)}
+        print(f"torch {res['torch']} cuDNN {res['cudnn']} on {res['device']}; out-of-the-box "
+              f"flags: {DEFAULT_FLAGS}", flush=True)
         res.update(ceilings())
         print(f"ceilings: D2D copy {res['d2d_copy_GBps']:.0f} GB/s, FP32 SGEMM "
               f"{res['sgemm_fp32_TFLOPs']:.1f} TFLOP/s", flush=True)
     res["runs"] = []
-    for name in only:
-        res["runs"].append(RUNS[name]())
-        print_row(res["runs"][-1])
+    base_name = LSTM_NAME
+    for name in [r for r in RUNS if r in only]:
+        for setting in settings:
+            if setting is not None:
+                apply_settings(setting)
+                LSTM_NAME = base_name + (", FP32 TF32 off" if setting == "fp32"
+                                         else ", out of the box")
+            row = RUNS[name]()
+            row.update(run=name, settings=setting or "cpu")
+            res["runs"].append(row)
+            print_row(row)
         with open(args.out, "w") as f:  # after every row: a cut-off run keeps what it measured
             json.dump(res, f, indent=1)
 

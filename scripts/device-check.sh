@@ -16,7 +16,10 @@
 #   bench       bench/w2v_gpu_quality (the word2vec trainer's words/s with its analogy accuracy,
 #               CPU and GPU kernels, on the first 40 MB of the carried wiki8), then the CUDA
 #               kernel benchmarks and bench/ptb_train_bench (its cuda_* cases)
-#   baseline    PyTorch/cuDNN at the experiments' shapes (bench/pytorch_baseline.py)
+#   baseline    PyTorch/cuDNN at the experiments' shapes (bench/pytorch_baseline.py), FP32 with
+#               TF32 off and PyTorch's out-of-the-box settings; summary.md then sets libcurnn's
+#               PTB and BiLSTM training figures (per step, persistent, graph) beside them as
+#               ratios, with issue 13's goals judged
 #   apps        only with --apps, with its own budget (DEVICE_CHECK_APPS_BUDGET, default 500 s):
 #               scripts/reproduce.sh --full on the carried data (.carry/data); beside the other
 #               stages that is more than one `run` holds: `--apps --only apps` is a call of its own
@@ -103,7 +106,7 @@ NEVER_RAN=(graph_cuda_test lstm_persistent_cuda_test lstm_lm_cuda_test bilstm_cu
   reduce_cuda_test nce_cuda_test softmax_xent_cuda_test word2vec_cuda_test optim_cuda_test
   core_cuda_test embedding_cuda_test lstm_cell_cuda_test)
 RAN_BEFORE=(gemm_cuda_test dropout_cuda_test)
-BENCH_FIRST=(ptb_train_bench w2v_train_cuda_bench bilstm_cuda_bench nce_cuda_bench
+BENCH_FIRST=(ptb_train_bench bilstm_cuda_bench w2v_train_cuda_bench nce_cuda_bench
   word2vec_cuda_bench softmax_xent_cuda_bench optim_cuda_bench)
 SAN_CAP=${DEVICE_CHECK_SANITIZER_CAP:-60}
 BENCH_CAP=30

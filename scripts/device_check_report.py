@@ -25,6 +25,38 @@ import traceback
 REQUIRE_GPU_TEXT = "CURNN_REQUIRE_GPU"
 NO_DEVICE_TEXT = "no CUDA device"
 TIMEOUT_RCS = (124, 137)
+
+# Issue 13 §5, on one H100/H200 in FP32: libcurnn's end-to-end training throughput next to
+# PyTorch + cuDNN's (bench/pytorch_baseline.py, "fp32" and "default" settings) from the same run.
+# Per PyTorch row: the counter, the goal (best libcurnn case / PyTorch FP32) and libcurnn's cases
+# as (label, benchmark program, benchmark name prefix).
+SIDE_BY_SIDE = [
+    ("ptb-small", "words/s", 2.0, [
+        ("per step", "ptb_train_bench", "BM_PtbTrain/cuda_small/"),
+        ("per step, graph", "ptb_train_bench", "BM_PtbTrainGraph/cuda_small_graph/"),
+        ("persistent", "ptb_train_bench", "BM_PtbTrain/cuda_small_persistent/"),
+        ("persistent, graph", "ptb_train_bench",
+         "BM_PtbTrainGraph/cuda_small_persistent_graph/"),
+    ]),
+    ("ptb-medium", "words/s", 1.5, [
+        ("per step", "ptb_train_bench", "BM_PtbTrain/cuda_medium/"),
+        ("per step, graph", "ptb_train_bench", "BM_PtbTrainGraph/cuda_medium_graph/"),
+    ]),
+    ("ptb-large", "words/s", None, [
+        ("per step", "ptb_train_bench", "BM_PtbTrain/cuda_large/"),
+    ]),
+    ("bilstm", "samples/s", 2.0, [
+        ("per step", "bilstm_cuda_bench", "BM_BiLstmClassifier/train_step/B:128/H:256/"),
+        ("per step, graph", "bilstm_cuda_bench",
+         "BM_BiLstmClassifier/train_step_graph/B:128/H:256/"),
+        ("persistent", "bilstm_cuda_bench",
+         "BM_BiLstmClassifier/train_step_persistent/B:128/H:256/"),
+        ("persistent, graph", "bilstm_cuda_bench",
+         "BM_BiLstmClassifier/train_step_persistent_graph/B:128/H:256/"),
+    ]),
+]
+PTB_TRAIN_WORDS = 929589  # one epoch of ptb.train.txt (words and <eos>)
+LARGE_EPOCHS, LARGE_MINUTES = 55, 10
 MAX_FILES, MAX_BYTES = 8, 16 << 20
 
 RUN_RE = re.compile(r"^\[ RUN      \] (\S+)")
@@ -530,6 +562,68 @@ class Summary:
                 "",
             )
 
+    def side_by_side(self):
+        """libcurnn's training throughput over PyTorch + cuDNN's, as ratios (SIDE_BY_SIDE)."""
+        if self.dry:
+            return
+        try:
+            torch_data = json.loads(read(self.log("pytorch_baseline.json")) or "{}")
+        except ValueError:
+            torch_data = {}
+        torch_rows = {(r.get("run"), r.get("settings")): r for r in torch_data.get("runs", [])}
+        benches = {}
+        for program in {case[1] for row in SIDE_BY_SIDE for case in row[3]}:
+            try:
+                data = json.loads(read(self.log("bench", program + ".json")) or "{}")
+            except ValueError:
+                data = {}
+            benches[program] = [
+                b for b in data.get("benchmarks", [])
+                if b.get("run_type", "iteration") == "iteration" and not b.get("error_occurred")
+            ]
+        if not torch_rows and not any(benches.values()):
+            return
+
+        def number(x):
+            return "-" if x is None else f"{x:,.0f}"
+
+        def ratio(a, b):
+            return "-" if a is None or not b else f"{a / b:.2f}x"
+
+        table = ["| workload | libcurnn | per s | PyTorch FP32 | ratio | PyTorch out of the box "
+                 "| ratio |", "|---|---|---|---|---|---|---|"]
+        verdicts = []
+        for run, unit, goal, cases in SIDE_BY_SIDE:
+            key = "words_per_s" if unit == "words/s" else "samples_per_s"
+            fp32 = torch_rows.get((run, "fp32"), {}).get(key)
+            default = torch_rows.get((run, "default"), {}).get(key)
+            best = None
+            for label, program, prefix in cases:
+                found = [
+                    b for b in benches.get(program, []) if b.get("name", "").startswith(prefix)
+                ]
+                value = found[0].get(unit) if found else None
+                if value is not None and (best is None or value > best):
+                    best = value
+                table.append(
+                    f"| {run} | {label} | {number(value)} {unit} | {number(fp32)} | "
+                    f"{ratio(value, fp32)} | {number(default)} | {ratio(value, default)} |"
+                )
+            if goal is not None:
+                if best is None or not fp32:
+                    verdicts.append(f"- {run}: goal {goal:g}x PyTorch FP32: not measured")
+                else:
+                    met = "met" if best / fp32 >= goal else "NOT met"
+                    verdicts.append(f"- {run}: best {best / fp32:.2f}x PyTorch FP32, goal "
+                                    f"{goal:g}x: {met}")
+            elif best:
+                minutes = LARGE_EPOCHS * PTB_TRAIN_WORDS / best / 60
+                met = "met" if minutes < LARGE_MINUTES else "NOT met"
+                verdicts.append(f"- {run}: {LARGE_EPOCHS} epochs would take {minutes:.1f} min at "
+                                f"{best:,.0f} words/s, goal < {LARGE_MINUTES} min: {met}")
+        self.emit("## Side by side with PyTorch + cuDNN (same card, same run)", "", *table, "",
+                  *verdicts, "")
+
     # ---- the whole ------------------------------------------------------------------------------
     def stages_table(self):
         plan = [line.split("\t") for line in lines_of(os.path.join(self.state, "plan.tsv"))[1:]]
@@ -577,6 +671,7 @@ class Summary:
             self.sanitizers()
             self.bench()
             self.baseline()
+            self.side_by_side()
             self.apps()
         rc, verdict = self.verdict()
         rows, not_run, done = self.stages_table()

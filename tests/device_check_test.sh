@@ -201,6 +201,27 @@ case $case_name in
     echo 139 > "$w/logs/bench/w2v_gpu_quality.rc"
     summary
     expect_in "$tmp/summary.md" "w2v_gpu_quality killed by signal 11"
+    # The side-by-side table: libcurnn's benchmarks over PyTorch's rows of the same run, the
+    # goals judged on the best case; a workload without figures "not measured".
+    echo '{"benchmarks": [
+      {"name": "BM_PtbTrain/cuda_small/min_time:1.000/manual_time", "words/s": 60000},
+      {"name": "BM_PtbTrainGraph/cuda_small_graph/min_time:1.000/manual_time", "words/s": 90000},
+      {"name": "BM_PtbTrain/cuda_medium/min_time:1.000/manual_time", "words/s": 20000},
+      {"name": "BM_PtbTrain/cuda_large/min_time:1.000/manual_time", "words/s": 100000}]}' \
+      > "$w/logs/bench/ptb_train_bench.json"
+    echo '{"runs": [
+      {"run": "ptb-small", "settings": "fp32", "words_per_s": 30000},
+      {"run": "ptb-small", "settings": "default", "words_per_s": 40000},
+      {"run": "ptb-medium", "settings": "fp32", "words_per_s": 16000}]}' \
+      > "$w/logs/pytorch_baseline.json"
+    summary
+    expect_in "$tmp/summary.md" "## Side by side with PyTorch + cuDNN"
+    expect_in "$tmp/summary.md" \
+      "| ptb-small | per step, graph | 90,000 words/s | 30,000 | 3.00x | 40,000 | 2.25x |"
+    expect_in "$tmp/summary.md" "- ptb-small: best 3.00x PyTorch FP32, goal 2x: met"
+    expect_in "$tmp/summary.md" "- ptb-medium: best 1.25x PyTorch FP32, goal 1.5x: NOT met"
+    expect_in "$tmp/summary.md" "- ptb-large: 55 epochs would take 8.5 min at 100,000 words/s"
+    expect_in "$tmp/summary.md" "- bilstm: goal 2x PyTorch FP32: not measured"
     ;;
   bad_arguments)
     check 2 --bogus
