@@ -64,12 +64,12 @@ struct NceArgs {
   const float* __restrict__ log_q_sampled;   // [S]
   float* loss;                               // [B]
   float grad_scale;
-  float* dx;          // [B, E] or nullptr (forward only)
-  float* dw_true;     // [B, E]
-  float* db_true;     // [B]
-  float* dw_sampled;  // [S, E]
-  float* db_sampled;  // [S]
-  float* g;           // [B, S] workspace: g_bs
+  float* dx;                        // [B, E] or nullptr (forward only)
+  float* dw_true;                   // [B, E]
+  float* db_true;                   // [B]
+  float* dw_sampled;                // [S, E]
+  float* db_sampled;                // [S]
+  float* g;                         // [B, S] workspace: g_bs
   unsigned long long* bad_label;    // id-error slots (or nullptr)
   unsigned long long* bad_sampled;  //
 };

@@ -364,8 +364,8 @@ void mul(std::int64_t N, const float* a, const float* b, float* out, cudaStream_
 // (it stays in L1/L2: C floats for N*C elements).
 __global__ void add_row_vector_kernel(std::int64_t total, int C, const float* __restrict__ v,
                                       float* __restrict__ x) {
-  for (std::int64_t i = blockIdx.x * static_cast<std::int64_t>(blockDim.x) + threadIdx.x;
-       i < total; i += static_cast<std::int64_t>(gridDim.x) * blockDim.x) {
+  for (std::int64_t i = blockIdx.x * static_cast<std::int64_t>(blockDim.x) + threadIdx.x; i < total;
+       i += static_cast<std::int64_t>(gridDim.x) * blockDim.x) {
     x[i] += __ldg(v + i % C);
   }
 }
@@ -376,8 +376,7 @@ void add_row_vector(int N, int C, const float* v, float* x, cudaStream_t stream)
   if (total == 0) return;
   CURNN_CHECK_ARG(v && x, "add_row_vector: null pointer");
   constexpr int kThreads = 256;
-  add_row_vector_kernel<<<detail::grid_for(total, kThreads), kThreads, 0, stream>>>(total, C, v,
-                                                                                     x);
+  add_row_vector_kernel<<<detail::grid_for(total, kThreads), kThreads, 0, stream>>>(total, C, v, x);
   CURNN_CUDA_CHECK_LAUNCH();
 }
 

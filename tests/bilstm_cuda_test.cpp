@@ -136,9 +136,9 @@ TEST(BiLstmClassifierCuda, SmallerLastBatchReusesTheBuffers) {
   gpu_model.forward(gpu, xv, yv, false);
   ref_model.forward(cpu, xv, yv, false);
   EXPECT_EQ(gpu_model.logits().data(), logits_memory);
-  EXPECT_TRUE(test::expect_close("small batch logits",
-                                 test::host_copy<float>(gpu, gpu_model.logits()),
-                                 to_vector(cpu, ref_model.logits()), {1e-3}));  // BPTT forward: the layer tests' rtol
+  EXPECT_TRUE(test::expect_close(
+      "small batch logits", test::host_copy<float>(gpu, gpu_model.logits()),
+      to_vector(cpu, ref_model.logits()), {1e-3}));  // BPTT forward: the layer tests' rtol
   EXPECT_EQ(gpu_model.count_correct(gpu), ref_model.count_correct(cpu));
 }
 

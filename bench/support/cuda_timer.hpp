@@ -1,6 +1,7 @@
 // CudaEventTimer: times GPU work on a stream with CUDA events, for Google Benchmark's
 // UseManualTime(). Usage:
-//   for (auto _ : state) { CudaEventTimer t(ctx.stream()); launch(...); state.SetIterationTime(t.seconds()); }
+//   for (auto _ : state) { CudaEventTimer t(ctx.stream()); launch(...);
+//   state.SetIterationTime(t.seconds()); }
 #pragma once
 
 #include <cuda_runtime_api.h>

@@ -12,7 +12,7 @@ int main() {
   using namespace curnn;
   const int B = 2, E = 3, H = 4;
   std::vector<float> x = {0.1f, -0.2f, 0.3f, 0.4f, 0.5f, -0.6f};  // [B,E]
-  std::vector<float> w(E * 4 * H);                                 // [E,4H]
+  std::vector<float> w(E * 4 * H);                                // [E,4H]
   for (std::size_t i = 0; i < w.size(); ++i) w[i] = 0.01f * static_cast<float>(i % 7) - 0.03f;
   std::vector<float> bias(4 * H, 0.0f), c0(B * H, 0.5f);
 

@@ -73,16 +73,16 @@ void embedding_scatter_add_impl(Context& ctx, ConstIds ids, TensorView<const Sca
       internal::double_needs_cpu("embedding_scatter_add");
     } else {
 #if CURNN_HAVE_CUDA
-    const int N = static_cast<int>(s.N), V = static_cast<int>(s.V), E = static_cast<int>(s.E);
-    if (ctx.deterministic()) {
-      const std::size_t bytes = cuda::embedding_scatter_add_workspace_bytes(N, V);
-      void* workspace = ctx.workspace(bytes);
-      cuda::embedding_scatter_add_sorted(N, V, E, ids.data(), dout.data(), dtable.data(), workspace,
-                                         bytes, id_slot(ctx, V), ctx.stream());
-    } else {
-      cuda::embedding_scatter_add_atomic(N, V, E, ids.data(), dout.data(), dtable.data(),
-                                         id_slot(ctx, V), ctx.stream());
-    }
+      const int N = static_cast<int>(s.N), V = static_cast<int>(s.V), E = static_cast<int>(s.E);
+      if (ctx.deterministic()) {
+        const std::size_t bytes = cuda::embedding_scatter_add_workspace_bytes(N, V);
+        void* workspace = ctx.workspace(bytes);
+        cuda::embedding_scatter_add_sorted(N, V, E, ids.data(), dout.data(), dtable.data(),
+                                           workspace, bytes, id_slot(ctx, V), ctx.stream());
+      } else {
+        cuda::embedding_scatter_add_atomic(N, V, E, ids.data(), dout.data(), dtable.data(),
+                                           id_slot(ctx, V), ctx.stream());
+      }
 #endif
     }
     return;

@@ -92,21 +92,21 @@ using ConstIds = TensorView<const std::int32_t>;
 
 namespace detail {
 template <class T>
-void check_tensor(const TensorView<T>& t, std::initializer_list<std::int64_t> shape,
-                  Device device, const char* name, const char* file, int line) {
+void check_tensor(const TensorView<T>& t, std::initializer_list<std::int64_t> shape, Device device,
+                  const char* name, const char* file, int line) {
   if (!t) {
     throw_argument_error(file, line, name, std::string(name) + " is empty (null data)");
   }
   if (t.device() != device) {
     throw_argument_error(file, line, name,
-                         std::string(name) + " is on " + device_name(t.device()) +
-                             ", expected " + device_name(device));
+                         std::string(name) + " is on " + device_name(t.device()) + ", expected " +
+                             device_name(device));
   }
   if (!t.has_shape(shape)) {
     TensorView<T> want(t.data(), shape, device);
-    throw_argument_error(file, line, name,
-                         std::string(name) + " has shape " + t.shape_string() + ", expected " +
-                             want.shape_string());
+    throw_argument_error(
+        file, line, name,
+        std::string(name) + " has shape " + t.shape_string() + ", expected " + want.shape_string());
   }
 }
 }  // namespace detail

@@ -16,18 +16,24 @@ namespace curnn::detail {
 std::string status_message(cudaError_t status);
 std::string status_message(cublasStatus_t status);
 std::string status_message(curandStatus_t status);
-inline bool status_ok(cudaError_t s) { return s == cudaSuccess; }
-inline bool status_ok(cublasStatus_t s) { return s == CUBLAS_STATUS_SUCCESS; }
-inline bool status_ok(curandStatus_t s) { return s == CURAND_STATUS_SUCCESS; }
+inline bool status_ok(cudaError_t s) {
+  return s == cudaSuccess;
+}
+inline bool status_ok(cublasStatus_t s) {
+  return s == CUBLAS_STATUS_SUCCESS;
+}
+inline bool status_ok(curandStatus_t s) {
+  return s == CURAND_STATUS_SUCCESS;
+}
 }  // namespace curnn::detail
 
-#define CURNN_CUDA_CHECK(expr)                                                             \
-  do {                                                                                     \
-    const auto curnn_status_ = (expr);                                                     \
-    if (!::curnn::detail::status_ok(curnn_status_)) {                                      \
-      ::curnn::detail::throw_error(__FILE__, __LINE__, #expr,                              \
-                                   ::curnn::detail::status_message(curnn_status_));        \
-    }                                                                                      \
+#define CURNN_CUDA_CHECK(expr)                                                      \
+  do {                                                                              \
+    const auto curnn_status_ = (expr);                                              \
+    if (!::curnn::detail::status_ok(curnn_status_)) {                               \
+      ::curnn::detail::throw_error(__FILE__, __LINE__, #expr,                       \
+                                   ::curnn::detail::status_message(curnn_status_)); \
+    }                                                                               \
   } while (0)
 
 #define CURNN_CUDA_CHECK_LAUNCH() CURNN_CUDA_CHECK(cudaGetLastError())

@@ -34,10 +34,10 @@ void lstm_cell_forward(Context& ctx, TensorView<const double> preact, TensorView
                        TensorView<const double> dropout_mask = {},
                        TensorView<double> h_dropped = {}, TensorView<double> c_copy = {},
                        TensorView<double> h_copy = {});
-void lstm_cell_backward(Context& ctx, TensorView<const double> gates,
-                        TensorView<const double> c, TensorView<const double> c_prev,
-                        TensorView<const double> dh, TensorView<const double> dh_out,
-                        TensorView<const double> dropout_mask, TensorView<const double> dc,
-                        TensorView<double> dpreact, TensorView<double> dc_prev);
+void lstm_cell_backward(Context& ctx, TensorView<const double> gates, TensorView<const double> c,
+                        TensorView<const double> c_prev, TensorView<const double> dh,
+                        TensorView<const double> dh_out, TensorView<const double> dropout_mask,
+                        TensorView<const double> dc, TensorView<double> dpreact,
+                        TensorView<double> dc_prev);
 
 }  // namespace curnn::ops

@@ -31,10 +31,8 @@ bool all_finite(Context& ctx, ConstTensor x);
 void add_row_vector(Context& ctx, ConstTensor v, Tensor x);
 
 // float64, on the CPU backend only (gradient checks of engines).
-void column_sum(Context& ctx, TensorView<const double> x, TensorView<double> out,
-                bool accumulate);
-void sum(Context& ctx, TensorView<const double> x, TensorView<double> out,
-         bool accumulate = false);
+void column_sum(Context& ctx, TensorView<const double> x, TensorView<double> out, bool accumulate);
+void sum(Context& ctx, TensorView<const double> x, TensorView<double> out, bool accumulate = false);
 void sum_squares(Context& ctx, TensorView<const double> x, TensorView<double> out,
                  bool accumulate = false);
 void fill(Context& ctx, TensorView<double> x, double value);
